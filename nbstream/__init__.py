@@ -1,0 +1,66 @@
+"""nbstream: LLM answers that stream live into Jupyter, from any backend.
+
+``%load_ext nbstream`` registers ``%%llm`` / ``%llm`` (also as ``%%nbstream``). The
+Python API is ``generate()`` (live in the cell, returns a :class:`Response`) and
+``stream()`` (chunks, no display). Everything public is re-exported here from private
+modules; ``__all__`` is the whole public surface (a test keeps it honest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._exceptions import (
+    BackendUnavailable,
+    ConnectError,
+    HTTPStatusError,
+    Interrupted,
+    MalformedStreamError,
+    ModelNotFound,
+    NbstreamError,
+    StreamError,
+    StreamTimeout,
+    UsageError,
+)
+from ._generate import generate, stream
+from ._response import Response
+from ._stream import Stream
+from ._types import Cancel, Chunk, Message, Request, Usage
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BackendUnavailable",
+    "Cancel",
+    "Chunk",
+    "ConnectError",
+    "HTTPStatusError",
+    "Interrupted",
+    "MalformedStreamError",
+    "Message",
+    "ModelNotFound",
+    "NbstreamError",
+    "Request",
+    "Response",
+    "Stream",
+    "StreamError",
+    "StreamTimeout",
+    "Usage",
+    "UsageError",
+    "__version__",
+    "generate",
+    "load_ipython_extension",
+    "stream",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nbstream``: register the magics."""
+    from ._magic import LLMMagics
+
+    ipython.register_magics(LLMMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Nothing to undo beyond IPython's own bookkeeping."""

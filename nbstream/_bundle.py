@@ -1,0 +1,116 @@
+"""The MIME bundle of an answer: readable everywhere, rich where nbstream is installed.
+
+``text/markdown`` is what JupyterLab without the extension, Notebook 7, VS Code, GitHub
+and nbconvert show; ``text/plain`` is the last resort (and what terminals print);
+``application/vnd.nbstream.v1+json`` carries the structured state for nbstream's own
+renderer (live cursor, Stop, Copy). The Markdown is made safe to show mid-stream: an
+unclosed code fence is closed so the status line never ends up inside it. Nothing here
+has a clock or an id, so the same answer always gives the same bundle (nbval-friendly).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from ._response import Response
+
+MIME_TYPE = "application/vnd.nbstream.v1+json"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+def short_model(spec: str) -> str:
+    """``llama:/a/b/model.gguf?n_ctx=8`` → ``model.gguf``; others unchanged."""
+    backend, _, model = spec.partition(":")
+    if backend == "llama" or spec.endswith(".gguf"):
+        return os.path.basename(model.split("?", 1)[0]) or spec
+    return spec
+
+
+def status_line(response: Response) -> str:
+    """model · tokens · tok/s · time to first token, with the state in front."""
+    parts = [short_model(response.model), f"{response.tokens} tokens"]
+    if response.tokens_per_s is not None:
+        parts.append(f"{response.tokens_per_s:.1f} tok/s")
+    if response.ttft_s is not None:
+        parts.append(f"first token {response.ttft_s:.2f} s")
+    prefix = {
+        "streaming": "● streaming",
+        "done": "",
+        "interrupted": "■ interrupted",
+        "error": "▲ error",
+    }[response.status]
+    return " · ".join([prefix, *parts] if prefix else parts)
+
+
+def close_open_fence(markdown: str) -> str:
+    """Close a code fence left open (mid-stream, or an answer cut short)."""
+    opener: str | None = None
+    for match in _FENCE.finditer(markdown):
+        fence = match.group(1)
+        if opener is None:
+            opener = fence
+        elif fence[0] == opener[0] and len(fence) >= len(opener):
+            opener = None
+    if opener is None:
+        return markdown
+    return markdown + ("" if markdown.endswith("\n") else "\n") + opener
+
+
+def literal_block(text: str, info: str = "") -> str:
+    """``text`` as a fenced block whose fence cannot occur inside it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def answer_markdown(response: Response, fmt: str) -> str:
+    text = response.text
+    if fmt == "text":
+        return literal_block(text, "text") if text else ""
+    if fmt == "code" and text and not _FENCE.search(text):
+        return literal_block(text)
+    return close_open_fence(text)
+
+
+def build(
+    response: Response, *, fmt: str = "markdown", params: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(data, metadata)`` for ``display_data`` / ``update_display_data``."""
+    status = status_line(response)
+    pieces = []
+    if response.reasoning:
+        pieces.append(
+            "<details><summary>Reasoning</summary>\n\n"
+            + close_open_fence(response.reasoning)
+            + "\n\n</details>\n"
+        )
+    answer = answer_markdown(response, fmt)
+    if answer:
+        pieces.append(answer)
+    pieces.append(f"<sub>{_escape_html(status)}</sub>")
+    markdown = "\n\n".join(pieces)
+    plain = f"{response.text}\n\n[{status}]" if response.text else f"[{status}]"
+    payload = response.to_dict()
+    payload["format"] = fmt
+    payload["status_line"] = status
+    data = {"text/plain": plain, "text/markdown": markdown, MIME_TYPE: payload}
+    metadata = {
+        "nbstream": {
+            "model": response.model,
+            "params": params or {},
+            "status": response.status,
+            "usage": response.usage.as_dict(),
+            "timings": {
+                "ttft_s": response.ttft_s,
+                "tokens_per_s": response.tokens_per_s,
+                "elapsed_s": response.elapsed_s,
+            },
+        }
+    }
+    return data, metadata
+
+
+def _escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,98 @@
+"""One exception tree for everything that can go wrong, each with a one-sentence message.
+
+Every message says what happened and what to do, because it is all the user sees: in a
+notebook these exceptions render as a single line (``_render_traceback_``), never as a
+traceback. Messages never contain an API key; backends build them from the request's
+public parts only.
+
+    NbstreamError
+    ├── UsageError              bad option, bad spec, unknown alias, no default model
+    ├── BackendUnavailable      an optional dependency (llama-cpp-python) is missing
+    ├── ModelNotFound           the backend does not have that model
+    ├── ConnectError            could not reach the server
+    ├── StreamTimeout           nothing arrived within the timeout
+    ├── HTTPStatusError         the server answered 4xx/5xx before streaming
+    ├── StreamError             the server reported an error inside the stream
+    └── MalformedStreamError    data that does not parse (bad JSON, endless line)
+
+    KeyboardInterrupt
+    └── Interrupted             generation stopped by a kernel interrupt
+
+``Interrupted`` is a ``KeyboardInterrupt`` on purpose: a stopped cell must stop "Run
+All" and scripts the way Ctrl-C does, and ``except Exception`` must not swallow it.
+"""
+
+from __future__ import annotations
+
+
+class NbstreamError(Exception):
+    """Base class: ``str(error)`` is the sentence shown to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows these lines instead of a traceback.
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"]
+
+
+class UsageError(NbstreamError):
+    """The user asked for something malformed: fix the cell and run it again."""
+
+
+class BackendUnavailable(NbstreamError):
+    """The backend needs a package that is not installed."""
+
+
+class ModelNotFound(NbstreamError):
+    """The backend does not have the requested model."""
+
+
+class ConnectError(NbstreamError):
+    """The server could not be reached (refused, DNS, TLS, reset before any answer)."""
+
+
+class StreamTimeout(NbstreamError):
+    """The server stopped sending for longer than the timeout."""
+
+
+class HTTPStatusError(NbstreamError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class StreamError(NbstreamError):
+    """The server reported an error in the middle of the stream."""
+
+
+class MalformedStreamError(NbstreamError):
+    """The stream carried data nbstream cannot parse."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Generation was stopped on purpose; what streamed is kept (``.response``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;33mInterrupted\x1b[0m: {self.message}"]
+
+
+__all__ = [
+    "BackendUnavailable",
+    "ConnectError",
+    "HTTPStatusError",
+    "Interrupted",
+    "MalformedStreamError",
+    "ModelNotFound",
+    "NbstreamError",
+    "StreamError",
+    "StreamTimeout",
+    "UsageError",
+]

@@ -1,0 +1,194 @@
+"""The Python API — ``generate()`` and ``stream()`` — and the live run both it and the magic use.
+
+``run_live`` is the whole user-visible pipeline in one place: a :class:`Stream` over the
+backend, a :class:`LiveOutput` that renders snapshots of it, and the rule for how a run
+ends: the final bundle is always shown; an error is raised as one line (the
+:class:`Response` with the partial text rides on it as ``.response``); a kernel interrupt
+becomes :class:`Interrupted`, which stops "Run All" like Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._bundle import build
+from ._exceptions import Interrupted, NbstreamError, UsageError
+from ._registry import DEFAULT_REGISTRY, ModelSpec
+from ._render import LiveOutput, Publisher
+from ._response import Response
+from ._stream import Stream
+from ._types import Cancel, Endpoint, Message, Request
+from .backends import get_backend
+
+FORMATS = ("markdown", "text", "code")
+
+
+def build_request(
+    spec: ModelSpec,
+    prompt: str,
+    *,
+    system: str | None = None,
+    history: Sequence[Message] = (),
+    raw: bool = False,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+    stop: Iterable[str] = (),
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    timeout: float | None = None,
+    options: dict[str, Any] | None = None,
+) -> Request:
+    """Turn what the user wrote into the one value a backend receives."""
+    messages: list[Message] = []
+    if system:
+        messages.append(Message("system", system))
+    messages.extend(history)
+    messages.append(Message("user", prompt))
+    extra = dict(options or {})
+    if spec.load:
+        extra["load"] = {**spec.load, **extra.get("load", {})}
+    return Request(
+        backend=spec.backend,
+        model=spec.model,
+        messages=tuple(messages),
+        prompt=prompt,
+        raw=raw,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        stop=tuple(stop),
+        endpoint=Endpoint(base_url=base_url, api_key_env=api_key_env, timeout=timeout),
+        options=extra,
+    )
+
+
+def run_live(
+    request: Request,
+    *,
+    fmt: str = "markdown",
+    params: dict[str, Any] | None = None,
+    publisher: Publisher | None = None,
+    max_rate: float = 20.0,
+    cancel: Cancel | None = None,
+) -> Response:
+    """Stream ``request`` into a live output; return the Response or raise one line."""
+    backend = get_backend(request.backend)
+    live: LiveOutput | None = None
+
+    def changed() -> None:
+        if live is not None:
+            live.changed()
+
+    stream = Stream(backend, request, cancel=cancel, on_chunk=changed)
+    live = LiveOutput(
+        lambda: build(stream.snapshot(), fmt=fmt, params=params), publisher, max_rate=max_rate
+    )
+    live.start()
+    interrupted = False
+    try:
+        for _ in stream:
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+    except NbstreamError:
+        pass
+    finally:
+        live.stop()
+    response = stream.snapshot()
+    _remember(response)
+    if interrupted or response.status == "interrupted":
+        stop = Interrupted(
+            f"Generation stopped after {response.tokens} tokens; "
+            "the partial answer stays above and in _llm."
+        )
+        stop.response = response  # type: ignore[attr-defined]
+        raise stop
+    if stream.error is not None:
+        stream.error.response = response  # type: ignore[attr-defined]
+        raise stream.error
+    return response
+
+
+def _remember(response: Response) -> None:
+    shell = _shell()
+    if shell is not None:
+        shell.user_ns["_llm"] = response
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    return get_ipython()
+
+
+def _prepare(
+    prompt: str, model: str | None, kwargs: dict[str, Any]
+) -> tuple[Request, dict[str, Any]]:
+    spec = DEFAULT_REGISTRY.resolve(model)
+    stop = kwargs.pop("stop", ())
+    if isinstance(stop, str):
+        stop = (stop,)
+    known = {
+        "system",
+        "history",
+        "raw",
+        "temperature",
+        "max_tokens",
+        "seed",
+        "base_url",
+        "api_key_env",
+        "timeout",
+    }
+    named = {key: kwargs.pop(key) for key in list(kwargs) if key in known}
+    history = tuple(
+        m if isinstance(m, Message) else Message(m["role"], m["content"])
+        for m in named.pop("history", ())
+    )
+    request = build_request(spec, prompt, stop=stop, history=history, options=kwargs, **named)
+    params = {k: v for k, v in named.items() if v is not None and k != "system"}
+    return request, params
+
+
+def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
+    """Stream an answer live into the current cell and return it as a :class:`Response`.
+
+    Keyword arguments: ``system``, ``history`` (list of ``{"role", "content"}``),
+    ``raw``, ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
+    ``api_key_env``, ``timeout``, ``format`` (markdown, text, code); anything else is
+    passed to the backend as an option. Outside IPython the text is printed as it comes.
+    """
+    fmt = kwargs.pop("format", "markdown")
+    if fmt not in FORMATS:
+        raise UsageError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    request, params = _prepare(prompt, model, kwargs)
+    if _shell() is None:
+        return _print_live(request)
+    return run_live(request, fmt=fmt, params=params)
+
+
+def _print_live(request: Request) -> Response:
+    stream = Stream(get_backend(request.backend), request)
+    try:
+        for chunk in stream:
+            if chunk.text:
+                sys.stdout.write(chunk.text)
+                sys.stdout.flush()
+    finally:
+        sys.stdout.write("\n")
+    return stream.snapshot()
+
+
+def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:
+    """Iterate over the answer's chunks with no display (``chunk.text`` is the new text).
+
+    Takes the same keyword arguments as :func:`generate`; after iterating,
+    ``.snapshot()`` gives the :class:`Response`. Errors raise from the loop.
+    """
+    kwargs.pop("format", None)
+    request, _ = _prepare(prompt, model, kwargs)
+    return Stream(get_backend(request.backend), request)

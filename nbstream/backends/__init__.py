@@ -1,0 +1,56 @@
+"""Backends: each one turns a :class:`~nbstream._types.Request` into chunks.
+
+A backend is a small class with one generator method, ``stream(request, cancel)``, plus
+``models(request)`` for ``%llm models`` and ``describe(request)`` for ``--dry-run``.
+The generator must release what it holds (HTTP response, model lock) in ``finally``, so
+that closing it or a ``KeyboardInterrupt`` raised inside it stops the server too.
+Backends are imported lazily by name so that a missing optional dependency only
+matters to the user who asks for that backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Generator
+from typing import Any, Protocol
+
+from .._exceptions import UsageError
+from .._types import Cancel, Chunk, Request
+
+_MODULES = {"openai": "openai", "ollama": "ollama", "llama": "llamacpp"}
+
+
+class Backend(Protocol):
+    """What every backend provides."""
+
+    name: str
+
+    def stream(
+        self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk, None, None]:
+        """Yield chunks of new text until the answer ends; clean up in ``finally``."""
+        ...
+
+    def models(self, request: Request) -> list[str]:
+        """Names of the models this backend offers at the request's endpoint."""
+        ...
+
+    def describe(self, request: Request) -> dict[str, Any]:
+        """What would be sent, for ``--dry-run``: never includes a secret."""
+        ...
+
+
+def get_backend(name: str) -> Backend:
+    """The backend registered under ``name`` (``openai``, ``ollama``, ``llama``)."""
+    module_name = _MODULES.get(name)
+    if module_name is None:
+        known = ", ".join(sorted(_MODULES))
+        raise UsageError(f"Unknown backend {name!r}; use one of {known} (or replay:).")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    backend: Backend = module.BACKEND
+    return backend
+
+
+def register_backend(name: str, module_name: str) -> None:
+    """Make ``name:`` specs resolve to ``nbstream.backends.<module_name>.BACKEND``."""
+    _MODULES[name] = module_name
