@@ -1,0 +1,46 @@
+# The two commands a newcomer types (see README):
+#   make quickstart   install with the in-kernel demo model and open the quickstart notebook
+#   make test         install everything the tests need and run lint, types and all tests
+# Both create ./.venv with python3 (3.11) and never touch the system Python.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# llama-cpp-python compiles llama.cpp from source (~10 min on 2 cores, once: pip's wheel
+# cache keeps the wheel). A portable build keeps that cached wheel valid on any x86-64 CPU.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: quickstart test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+quickstart: $(BIN)/python
+	$(BIN)/pip install -e ".[llama,demo]" "jupyterlab>=4.2"
+	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
+
+test: $(BIN)/python
+	$(BIN)/pip install -e ".[test,demo]"
+	$(MAKE) lint typecheck unit
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+unit:
+	$(BIN)/pytest
+
+bench:
+	$(BIN)/python bench/bench_magic.py
+	$(BIN)/python bench/bench_llama_loop.py
+	$(BIN)/python bench/bench_openai.py
+	$(BIN)/python bench/bench_decoders.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

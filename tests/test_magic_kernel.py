@@ -1,0 +1,258 @@
+"""``%%llm`` through a real kernel: what a notebook user sees, message by message.
+
+The in-kernel model is the generated tiny GGUF (real llama-cpp-python); the HTTP peer is
+the scripted server (a real socket), which also tells us when the kernel hung up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .kernel import MIME, Execution, Kernel
+from .servers.scripted import STALL, Script, ScriptedServer, sse
+
+SECRET = "sk-nbstream-test-Zq8XvL2pT9wK"
+
+
+def delta(text: str = "", finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text, **extra}, "finish_reason": finish}],
+    }
+
+
+def answer(*pieces: str) -> Script:
+    events: list[dict[str, Any]] = [delta(role="assistant")]
+    events += [delta(p) for p in pieces]
+    events.append(delta(finish="stop"))
+    return Script(body=sse(*events))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer(answer("ok")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def kernel(server: ScriptedServer) -> Iterator[Kernel]:
+    k = Kernel(env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": f"{server.url}/v1"})
+    setup = k.run("%load_ext nbstream")
+    assert setup.status == "ok", setup.errors
+    yield k
+    k.shutdown()
+
+
+def one_line_error(execution: Execution) -> str:
+    assert execution.status == "error"
+    (error,) = execution.errors
+    lines = error["content"]["traceback"]
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return str(error["content"]["evalue"])
+
+
+def stamp(msg: dict[str, Any]) -> float:
+    date = msg["header"]["date"]
+    if isinstance(date, str):
+        date = datetime.fromisoformat(date)
+    return float(date.timestamp())
+
+
+# -- in-kernel llama.cpp ---------------------------------------------------------------
+
+
+def test_fast_stream_is_coalesced_and_final_is_complete(kernel: Kernel, tiny_model: Path) -> None:
+    run = kernel.run(f"%%llm llama:{tiny_model} -t 0 -n 3000\nOnce upon a time")
+    assert run.status == "ok", run.errors
+    assert len(run.displays) == 1
+    assert not run.of("execute_result"), "the magic must not return a value"
+    first, last = stamp(run.displays[0]), stamp(run.updates[-1])
+    assert len(run.updates) <= 1 + 20 * (last - first) + 1
+    final = run.final
+    payload = final[MIME]
+    assert payload["status"] == "done"
+    assert payload["usage"]["completion_tokens"] == 3000
+    assert payload["finish_reason"] == "length"
+    assert final["text/markdown"].startswith(payload["text"][:50])
+    assert "3000 tokens" in final["text/markdown"]
+    assert run.stdout == "", "llama.cpp logs must not reach the cell"
+    assert kernel.value("[_llm.status, _llm.usage.completion_tokens, len(_llm.text) > 0]") == [
+        "done",
+        3000,
+        True,
+    ]
+
+
+def test_interrupt_stops_llama_within_half_a_second(kernel: Kernel, tiny_model: Path) -> None:
+    msg_id = kernel.submit(f"%%llm llama:{tiny_model}?n_ctx=8192 -t 0 -n 8000\nGo on and on")
+    kernel.wait_for(msg_id, "update_display_data")
+    sent = time.monotonic()
+    kernel.interrupt()
+    run = kernel.collect(msg_id)
+    assert time.monotonic() - sent < 0.5
+    assert "stopped" in one_line_error(run)
+    assert run.errors[0]["content"]["ename"] == "Interrupted"
+    payload = run.final[MIME]
+    assert payload["status"] == "interrupted"
+    assert 0 < payload["tokens"] < 8000
+    assert kernel.value("[_llm.status, len(_llm.text) > 0]") == ["interrupted", True]
+    again = kernel.run(f"%%llm llama:{tiny_model}?n_ctx=8192 -t 0 -n 5\nStill there?")
+    assert again.status == "ok", again.errors
+    assert again.final[MIME]["usage"]["completion_tokens"] == 5
+
+
+# -- HTTP backends through the scripted server ------------------------------------------
+
+
+def test_openai_answer_out_and_underscore(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(answer("Hello", ", ", "wörld 🌍"))
+    run = kernel.run("%%llm openai:m -o answer\nSay hello")
+    assert run.status == "ok", run.errors
+    assert run.final[MIME]["text"] == "Hello, wörld 🌍"
+    assert kernel.value("[answer.text, _llm.text, answer.status]") == [
+        "Hello, wörld 🌍",
+        "Hello, wörld 🌍",
+        "done",
+    ]
+    body = server.last.json()
+    assert body["messages"] == [{"role": "user", "content": "Say hello"}]
+    assert body["stream"] is True
+
+
+def test_interrupt_closes_the_http_connection(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(Script(body=[*sse(delta(role="assistant"), delta("partial"), done=False), STALL]))
+    msg_id = kernel.submit("%%llm openai:m\nTalk slowly")
+    kernel.wait_for(msg_id, "update_display_data")
+    request = server.last
+    sent = time.monotonic()
+    kernel.interrupt()
+    assert request.closed.wait(0.5), "the server kept the connection"
+    run = kernel.collect(msg_id)
+    assert time.monotonic() - sent < 1.0
+    assert run.errors[0]["content"]["ename"] == "Interrupted"
+    assert run.final[MIME]["text"] == "partial"
+    assert kernel.value("[_llm.status, _llm.text]") == ["interrupted", "partial"]
+
+
+def test_error_mid_stream_keeps_text_in_one_line(kernel: Kernel, server: ScriptedServer) -> None:
+    events = sse(delta("half an "), delta("answer"), {"error": {"message": "model crashed"}})
+    server.play(Script(body=events))
+    run = kernel.run("%%llm openai:m\nTry")
+    message = one_line_error(run)
+    assert "model crashed" in message
+    payload = run.final[MIME]
+    assert payload["status"] == "error" and payload["text"] == "half an answer"
+    assert kernel.value("[_llm.status, _llm.text, _llm.error is not None]") == [
+        "error",
+        "half an answer",
+        True,
+    ]
+    assert kernel.run("1 + 1").status == "ok"
+
+
+def test_cannot_connect_is_one_sentence(kernel: Kernel) -> None:
+    run = kernel.run("%%llm openai:m --base-url http://127.0.0.1:9/v1 --timeout 5\nHi")
+    message = one_line_error(run)
+    assert "127.0.0.1:9" in message
+    assert kernel.value("_llm.status") == "error"
+
+
+def test_api_key_never_shown(kernel: Kernel, server: ScriptedServer) -> None:
+    echo = json.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}"}})
+    server.play(Script(status=401, headers=(("Content-Type", "application/json"),), body=[echo.encode()]))
+    runs = [
+        kernel.run("%%llm openai:m\nHi"),
+        kernel.run("%%llm openai:m --dry-run\nHi"),
+        kernel.run("print(repr(_llm)); print(_llm.error)"),
+    ]
+    assert "OPENAI_API_KEY" in one_line_error(runs[0])
+    assert server.requests[-1].headers.get("authorization") == f"Bearer {SECRET}"
+    for run in runs:
+        assert SECRET not in run.everything()
+
+
+def test_bad_option_is_one_line_and_sends_nothing(kernel: Kernel, server: ScriptedServer) -> None:
+    before = len(server.requests)
+    for cell in ("%%llm openai:m --temperature hot\nHi", "%%llm openai:m --nope\nHi", "%%llm\n"):
+        run = kernel.run(cell)
+        assert one_line_error(run)
+    assert kernel.run("%%llm nosuch\nHi").errors[0]["content"]["ename"] == "UsageError"
+    assert len(server.requests) == before
+
+
+def test_interpolation_and_dry_run(kernel: Kernel, server: ScriptedServer) -> None:
+    kernel.run('topic = "the sea"\nclass P: name = "Ada"\np = P()')
+    before = len(server.requests)
+    cell = '%%llm openai:m --dry-run\nAbout {topic} by {p.name}: {"a": {"b": 1}} {nope} {{topic}}'
+    run = kernel.run(cell)
+    assert run.status == "ok", run.errors
+    shown = run.displays[0]["content"]["data"]["text/markdown"]
+    assert 'About the sea by Ada: {\\"a\\": {\\"b\\": 1}} {nope} {topic}' in shown
+    assert len(server.requests) == before
+    server.play(answer("x"))
+    kernel.run("%%llm openai:m --no-interpolate\n{topic}")
+    assert server.last.json()["messages"][-1]["content"] == "{topic}"
+
+
+def test_chat_continues_and_resets(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(answer("Paris"), answer("Paris, en français"))
+    kernel.run("%%llm openai:m -c -s 'Be terse.'\nCapital of France?")
+    kernel.run("%%llm -c openai:m\nAnd in French?")
+    messages = server.last.json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == "Paris"
+    history = kernel.run("%llm history")
+    assert "Paris" in history.displays[0]["content"]["data"]["text/markdown"]
+    kernel.run("%llm reset")
+    server.play(answer("?"))
+    kernel.run("%%llm openai:m -c\nWhat did I ask?")
+    assert len(server.last.json()["messages"]) == 1
+
+
+def test_line_magic_use_alias_and_config(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(answer("4"))
+    run = kernel.run("%llm openai:m -t 0 What's 2+2?")
+    assert run.status == "ok", run.errors
+    assert server.last.json()["messages"][-1]["content"] == "What's 2+2?"
+    assert server.last.json()["temperature"] == 0
+    kernel.run("%llm alias terse openai:terse-model -n 7")
+    server.play(answer("a"))
+    kernel.run("%%llm terse -n 9\nHi")
+    assert server.last.json()["model"] == "terse-model"
+    assert server.last.json()["max_tokens"] == 9
+    kernel.run("%llm use terse")
+    server.play(answer("b"))
+    kernel.run("%%llm\nHi")
+    assert server.last.json()["max_tokens"] == 7
+    kernel.run("%llm use openai:configured")
+    kernel.run("%config LLMMagics.model = 'openai:from-config'")
+    server.play(answer("c"))
+    kernel.run("%%nbstream\nHi")
+    assert server.last.json()["model"] == "configured"
+
+
+def test_format_code_offers_a_new_cell(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(answer("Here:\n```python\n", "print('hi')\n```\n"))
+    run = kernel.run("%%llm openai:m --format code\nCode please")
+    payloads = run.reply["content"].get("payload", [])
+    assert any(
+        p.get("source") == "set_next_input" and p.get("text") == "print('hi')" for p in payloads
+    ), payloads
+
+
+def test_models_lists_the_server_models(kernel: Kernel, server: ScriptedServer) -> None:
+    listing = {"object": "list", "data": [{"id": "alpha", "object": "model"}]}
+    server.play(Script(headers=(("Content-Type", "application/json"),), body=[json.dumps(listing).encode()], framing="length"))
+    run = kernel.run("%llm models openai:m")
+    assert run.status == "ok", run.errors
+    assert "openai:alpha" in run.displays[0]["content"]["data"]["text/markdown"]
