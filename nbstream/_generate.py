@@ -76,20 +76,15 @@ def run_live(
 ) -> Response:
     """Stream ``request`` into a live output; return the Response or raise one line."""
     backend = get_backend(request.backend)
-    live: LiveOutput | None = None
-
-    def changed() -> None:
-        if live is not None:
-            live.changed()
-
-    stream = Stream(backend, request, cancel=cancel, on_chunk=changed)
+    # The render closure reads `generation`, which exists by the time start() calls it.
     live = LiveOutput(
-        lambda: build(stream.snapshot(), fmt=fmt, params=params), publisher, max_rate=max_rate
+        lambda: build(generation.snapshot(), fmt=fmt, params=params), publisher, max_rate=max_rate
     )
+    generation = Stream(backend, request, cancel=cancel, on_chunk=live.changed)
     live.start()
     interrupted = False
     try:
-        for _ in stream:
+        for _ in generation:
             pass
     except KeyboardInterrupt:
         interrupted = True
@@ -97,7 +92,7 @@ def run_live(
         pass
     finally:
         live.stop()
-    response = stream.snapshot()
+    response = generation.snapshot()
     _remember(response)
     if interrupted or response.status == "interrupted":
         stop = Interrupted(
@@ -106,9 +101,9 @@ def run_live(
         )
         stop.response = response  # type: ignore[attr-defined]
         raise stop
-    if stream.error is not None:
-        stream.error.response = response  # type: ignore[attr-defined]
-        raise stream.error
+    if generation.error is not None:
+        generation.error.response = response  # type: ignore[attr-defined]
+        raise generation.error
     return response
 
 
@@ -172,15 +167,15 @@ def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
 
 
 def _print_live(request: Request) -> Response:
-    stream = Stream(get_backend(request.backend), request)
+    generation = Stream(get_backend(request.backend), request)
     try:
-        for chunk in stream:
+        for chunk in generation:
             if chunk.text:
                 sys.stdout.write(chunk.text)
                 sys.stdout.flush()
     finally:
         sys.stdout.write("\n")
-    return stream.snapshot()
+    return generation.snapshot()
 
 
 def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:

@@ -62,7 +62,11 @@ PARSER = _parser()
 
 def parse_options(words: list[str], aliases: dict[str, str]) -> tuple[argparse.Namespace, str]:
     """Parse option words; return the namespace and the spec they name (or "")."""
-    args = PARSER.parse_args(words)
+    try:
+        args = PARSER.parse_args(words)
+    except argparse.ArgumentError as exc:
+        # Bad values (-t hot) arrive here rather than through error() with exit_on_error off.
+        PARSER.error(str(exc))
     if args.chat and args.spec is None and looks_like_spec(args.chat, aliases):
         # "%%llm -c ollama:x": -c took the spec as its NAME.
         args.spec, args.chat = args.chat, DEFAULT_NAME

@@ -65,7 +65,8 @@ class LiveOutput:
         self._clock = clock
         self.display_id = uuid.uuid4().hex
         self.updates = 0  # update messages sent, the final one included
-        self._dirty = threading.Event()
+        self._dirty = False  # set by the generating thread, cleared by the render thread
+        self._wake = threading.Event()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._last = 0.0
@@ -73,7 +74,8 @@ class LiveOutput:
     def start(self) -> None:
         data, metadata = self._render()
         self._publisher.show(data, metadata, self.display_id)
-        self._last = self._clock()
+        # The first text goes out at once; the interval applies between updates.
+        self._last = float("-inf")
         context = contextvars.copy_context()
         self._thread = threading.Thread(
             target=context.run, args=(self._loop,), name="nbstream-live-output", daemon=True
@@ -81,19 +83,22 @@ class LiveOutput:
         self._thread.start()
 
     def changed(self) -> None:
-        """Cheap: called for every chunk by the generating thread."""
-        if not self._dirty.is_set():
-            self._dirty.set()
+        """Cheap: called for every chunk by the generating thread (an attribute test)."""
+        if not self._dirty:
+            self._dirty = True
+            self._wake.set()
 
     def _loop(self) -> None:
         while True:
-            self._dirty.wait()
+            self._wake.wait()
             if self._closing.is_set():
                 return
             wait = self._last + self._interval - self._clock()
             if wait > 0 and self._closing.wait(wait):
                 return
-            self._dirty.clear()
+            # Clear before rendering: a change made while we render triggers the next one.
+            self._wake.clear()
+            self._dirty = False
             try:
                 self._publish()
             except Exception:
@@ -109,7 +114,7 @@ class LiveOutput:
     def stop(self) -> None:
         """Stop the render thread, then publish the final state (always)."""
         self._closing.set()
-        self._dirty.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None:
             # Retry the join: a second Ctrl-C must not leave the thread publishing after us.

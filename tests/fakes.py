@@ -28,7 +28,9 @@ class ListBackend:
         self.closed = False
         self.started = 0
 
-    def stream(self, request: Request, cancel: Cancel | None = None) -> Generator[Chunk, None, None]:
+    def stream(
+        self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk, None, None]:
         self.started += 1
         try:
             for chunk in self.chunks:

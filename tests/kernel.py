@@ -71,6 +71,8 @@ class Kernel:
         self.manager = KernelManager(kernel_name="python3")
         full_env = {**os.environ, **(env or {})}
         full_env.pop("NBSTREAM_REPLAY", None)
+        # ipykernel stops capturing C-level output when this is set; we want what users get.
+        full_env.pop("PYTEST_CURRENT_TEST", None)
         self.manager.start_kernel(env=full_env)
         self.client = self.manager.client()
         self.client.start_channels()

@@ -1,4 +1,11 @@
-from nbstream._bundle import MIME_TYPE, build, close_open_fence, literal_block, short_model, status_line
+from nbstream._bundle import (
+    MIME_TYPE,
+    build,
+    close_open_fence,
+    literal_block,
+    short_model,
+    status_line,
+)
 from nbstream._response import Response
 from nbstream._types import Usage
 

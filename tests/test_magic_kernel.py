@@ -169,7 +169,9 @@ def test_cannot_connect_is_one_sentence(kernel: Kernel) -> None:
 
 def test_api_key_never_shown(kernel: Kernel, server: ScriptedServer) -> None:
     echo = json.dumps({"error": {"message": f"Incorrect API key provided: {SECRET}"}})
-    server.play(Script(status=401, headers=(("Content-Type", "application/json"),), body=[echo.encode()]))
+    server.play(
+        Script(status=401, headers=(("Content-Type", "application/json"),), body=[echo.encode()])
+    )
     runs = [
         kernel.run("%%llm openai:m\nHi"),
         kernel.run("%%llm openai:m --dry-run\nHi"),
@@ -183,7 +185,7 @@ def test_api_key_never_shown(kernel: Kernel, server: ScriptedServer) -> None:
 
 def test_bad_option_is_one_line_and_sends_nothing(kernel: Kernel, server: ScriptedServer) -> None:
     before = len(server.requests)
-    for cell in ("%%llm openai:m --temperature hot\nHi", "%%llm openai:m --nope\nHi", "%%llm\n"):
+    for cell in ("%%llm openai:m --temperature hot\nHi", "%%llm openai:m --nope\nHi", "%%llm openai:m -o 1bad\nHi"):
         run = kernel.run(cell)
         assert one_line_error(run)
     assert kernel.run("%%llm nosuch\nHi").errors[0]["content"]["ename"] == "UsageError"
@@ -252,7 +254,13 @@ def test_format_code_offers_a_new_cell(kernel: Kernel, server: ScriptedServer) -
 
 def test_models_lists_the_server_models(kernel: Kernel, server: ScriptedServer) -> None:
     listing = {"object": "list", "data": [{"id": "alpha", "object": "model"}]}
-    server.play(Script(headers=(("Content-Type", "application/json"),), body=[json.dumps(listing).encode()], framing="length"))
+    server.play(
+        Script(
+            headers=(("Content-Type", "application/json"),),
+            body=[json.dumps(listing).encode()],
+            framing="length",
+        )
+    )
     run = kernel.run("%llm models openai:m")
     assert run.status == "ok", run.errors
     assert "openai:alpha" in run.displays[0]["content"]["data"]["text/markdown"]

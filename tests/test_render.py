@@ -1,4 +1,5 @@
 import contextvars
+import itertools
 import threading
 import time
 from typing import Any
@@ -50,7 +51,7 @@ def test_updates_are_spaced_by_the_interval() -> None:
         time.sleep(0.002)
     live.stop()
     times = [m[3] for m in publisher.messages if m[0] == "update"][:-1]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps and min(gaps) >= 0.095
 
 

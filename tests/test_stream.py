@@ -25,7 +25,9 @@ def test_live_then_replay() -> None:
 
 
 def test_reasoning_kept_apart() -> None:
-    backend = ListBackend([Chunk(reasoning="think "), Chunk(reasoning="more"), Chunk(text="answer")])
+    backend = ListBackend(
+        [Chunk(reasoning="think "), Chunk(reasoning="more"), Chunk(text="answer")]
+    )
     response = Stream(backend, REQUEST).run()
     assert response.text == "answer"
     assert response.reasoning == "think more"

@@ -1,0 +1,245 @@
+"""How the HTTP backends talk to servers: one shared client, timeouts, and stopping.
+
+The OpenAI and Ollama backends differ only in URLs, bodies and the wire format; how a
+request is sent, read incrementally and stopped is the same, so it lives here (and how
+failures are told, in :mod:`._http_errors`).
+
+Three choices shape this module:
+
+* **Stopping unblocks the read.** A Stop from another thread must end a read that is
+  blocked in ``recv``. Closing the socket from that thread does not wake it on Linux
+  (the blocked call keeps the file alive, no FIN is sent, and the read waits for the
+  timeout), so ``Cancel`` *shuts the socket down* instead: the server sees the hang-up
+  at once, the generating thread wakes with end-of-file, sees the stop, and closes the
+  response itself in ``finally`` — no other thread ever touches httpx's state. The
+  socket is captured as soon as it connects (an httpcore trace hook), so a Stop also
+  works while the server is still thinking about its first byte.
+* **A kernel interrupt closes too.** ``KeyboardInterrupt`` raised inside a read unwinds
+  through the same ``finally``; closing a response whose body was not read to the end
+  closes its connection, which is how the server learns to stop generating.
+* **No retries.** A retried generation costs tokens and time the user did not ask for;
+  the error sentence says when trying again is the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .._exceptions import Interrupted, MalformedStreamError, UsageError
+from .._types import Cancel
+from ._http_errors import StatusHook, excerpt, redact, safe_url, status_error, translate
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request, with what error messages need to know about it.
+
+    ``secret`` is the API key (kept only to redact it, never shown in ``repr``);
+    ``key_env`` names the variable it came from; ``url_hint`` says how the user sets
+    the address (``--base-url or $OPENAI_BASE_URL``) for connection failures.
+    """
+
+    method: str
+    url: str
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold the key
+    timeout: float | None = None
+    secret: str | None = field(default=None, repr=False)
+    key_env: str | None = None
+    url_hint: str = "--base-url"
+
+    @property
+    def limits(self) -> httpx.Timeout:
+        return timeouts(self.timeout)
+
+    def describe(self) -> dict[str, Any]:
+        """The request as ``--dry-run`` shows it: the key is ``***``, whatever header holds it."""
+        headers = {"Content-Type": "application/json"} if self.body is not None else {}
+        for name, value in self.headers.items():
+            headers[name] = redact(value, self.secret)
+        described: dict[str, Any] = {
+            "method": self.method,
+            "url": safe_url(self.url, self.secret),
+            "headers": headers,
+        }
+        if self.body is not None:
+            described["body"] = self.body
+        return described
+
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """The process-wide client: its pool keeps connections to each server alive.
+
+    httpx clients are safe to share between threads; timeouts are set per request.
+    """
+    global _client
+    with _client_lock:
+        if _client is None or _client.is_closed:
+            _client = httpx.Client(
+                follow_redirects=False,  # a redirected POST would silently become a GET
+                headers={"User-Agent": "nbstream"},
+            )
+        return _client
+
+
+def timeouts(seconds: float | None) -> httpx.Timeout:
+    """``seconds`` (``--timeout``) is the longest silence allowed between two reads."""
+    read = DEFAULT_READ_TIMEOUT if seconds is None else seconds
+    return httpx.Timeout(read, connect=min(DEFAULT_CONNECT_TIMEOUT, read))
+
+
+class _Abort:
+    """Shuts the request's socket down when a stop is requested, from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[Any] = []
+        self._requested = False
+
+    def trace(self, name: str, info: Mapping[str, Any]) -> None:
+        # httpcore calls this in the requesting thread as the connection is made.
+        if name.endswith(("connect_tcp.complete", "start_tls.complete")):
+            self.attach(info.get("return_value"))
+
+    def attach(self, network_stream: Any) -> None:
+        get_extra_info = getattr(network_stream, "get_extra_info", None)
+        sock = get_extra_info("socket") if get_extra_info is not None else None
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            requested = self._requested
+        if requested:
+            _shutdown(sock)
+
+    def __call__(self) -> None:
+        with self._lock:
+            self._requested = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: Any) -> None:
+    # The plain socket's shutdown, also for a TLS socket: ssl.SSLSocket.shutdown would
+    # tear down TLS state that the reading thread is using.
+    with contextlib.suppress(OSError, TypeError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def open_response(
+    call: Call, cancel: Cancel | None = None, on_status: StatusHook | None = None
+) -> Iterator[httpx.Response]:
+    """Send ``call`` and yield the response, its body not yet read; always closes it.
+
+    A status of 300 or more raises (:class:`HTTPStatusError` or ``on_status``'s error).
+    While the block runs, ``cancel`` shuts the socket so a blocked read returns at once.
+    """
+    client = shared_client()
+    abort = _Abort()
+    try:
+        request = client.build_request(
+            call.method,
+            call.url,
+            json=call.body,
+            headers=dict(call.headers),
+            timeout=call.limits,
+            extensions={"trace": abort.trace},
+        )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise UsageError(
+            f"{safe_url(call.url, call.secret)!r} is not a usable http(s) URL; fix {call.url_hint}."
+        ) from exc
+    if cancel is not None and cancel.requested:
+        raise Interrupted("Stopped before the request was sent.")
+    forget = cancel.on_request(abort) if cancel is not None else _nothing
+    try:
+        try:
+            response = client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            if cancel is not None and cancel.requested:
+                raise Interrupted("Stopped before the server answered.") from exc
+            raise translate(exc, call, streaming=False) from exc
+        try:
+            abort.attach(response.extensions.get("network_stream"))
+            if response.status_code >= 300:
+                raise status_error(response, call, on_status)
+            yield response
+        finally:
+            response.close()
+    finally:
+        forget()
+
+
+def _nothing() -> None:
+    pass
+
+
+def iter_body(response: httpx.Response, call: Call, cancel: Cancel | None) -> Iterator[bytes]:
+    """The body's bytes as they arrive (content-encoding undone), until the end or a stop.
+
+    A requested stop ends the iteration quietly, whatever the read raised while the
+    socket was being shut down: the caller owns the ``Cancel`` and knows why it ended.
+    """
+    if cancel is not None and cancel.requested:
+        return
+    try:
+        for data in response.iter_bytes():
+            if cancel is not None and cancel.requested:
+                return
+            yield data
+    except httpx.HTTPError as exc:
+        if cancel is not None and cancel.requested:
+            return
+        raise translate(exc, call, streaming=True) from exc
+
+
+def read_body(response: httpx.Response, call: Call) -> bytes:
+    """The whole body, with transport failures turned into nbstream errors."""
+    try:
+        return response.read()
+    except httpx.HTTPError as exc:
+        raise translate(exc, call, streaming=True) from exc
+
+
+def get_json(call: Call, on_status: StatusHook | None = None) -> Any:
+    """Send ``call`` and parse its JSON answer (for model lists)."""
+    with open_response(call, on_status=on_status) as response:
+        body = read_body(response, call)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise MalformedStreamError(
+            f"{safe_url(call.url, call.secret)} answered with something that is not JSON "
+            f"({excerpt(body.decode('utf-8', 'replace'), call.secret)!r}); "
+            f"check {call.url_hint}."
+        ) from None
+
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
+    "Call",
+    "get_json",
+    "iter_body",
+    "open_response",
+    "read_body",
+    "shared_client",
+    "timeouts",
+]

@@ -1,0 +1,239 @@
+"""The ``ollama:`` backend: Ollama's native API, one JSON object per line (NDJSON).
+
+The native API rather than Ollama's ``/v1``, because it takes ``raw`` prompts and every
+stream ends with ``done_reason`` and token counts (thinking arrives apart from the
+answer in both). The details that decide the shape:
+
+* ``$OLLAMA_HOST`` is read the way the ``ollama`` CLI and Python client read it:
+  ``host``, ``host:port`` or a full URL, default scheme ``http`` and port ``11434``.
+  ``0.0.0.0`` (a *listening* address people put there for the server) is dialled as
+  ``127.0.0.1``, which works on every OS.
+* An error *before* output is a non-200 JSON ``{"error": …}``: "model not found" becomes
+  :class:`ModelNotFound` saying ``ollama pull MODEL``. An error *after* output started
+  is an ``{"error": …}`` line inside the 200 response, raised after the chunks before
+  it were yielded, so the caller keeps the partial answer.
+* Lines are split on bytes by :class:`LineDecoder`, never by ``str.splitlines`` (which
+  breaks on U+2028 inside JSON strings), and the last line counts even without ``\\n``.
+  Each line is parsed just before its chunk is yielded, so a bad line raises only after
+  the good ones before it have been delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import httpx
+
+from .._decoders import LineDecoder
+from .._exceptions import (
+    MalformedStreamError,
+    ModelNotFound,
+    NbstreamError,
+    StreamError,
+    UsageError,
+)
+from .._types import Cancel, Chunk, Request, Usage
+from . import _http, _http_errors
+
+DEFAULT_HOST = "http://localhost:11434"
+DEFAULT_PORT = 11434
+_URL_HINT = "--base-url or $OLLAMA_HOST"
+_PASSED_THROUGH = ("think", "keep_alive", "format")  # Ollama fields taken from options
+
+
+class OllamaBackend:
+    """Chat (``/api/chat``) or raw completion (``/api/generate``), streamed as NDJSON."""
+
+    name = "ollama"
+
+    def stream(
+        self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk, None, None]:
+        call = _generation_call(request)
+        on_status = _model_missing(request.model, call)
+        with _http.open_response(call, cancel, on_status) as response:
+            media = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if media not in ("application/x-ndjson", "application/json", ""):
+                seen = _http_errors.error_detail(
+                    _http.read_body(response, call)[:4096], media, None
+                )
+                raise MalformedStreamError(
+                    f"{_http_errors.safe_url(call.url)} answered with {media}, not Ollama's "
+                    f"stream{f' ({seen!r})' if seen else ''}; check that {_URL_HINT} points "
+                    "at Ollama (port 11434 by default)."
+                )
+            for line in _lines(response, call, cancel):
+                chunk = _parse_line(line, call, request.raw)
+                if chunk is not None:
+                    yield chunk
+                    if chunk.finish_reason is not None:
+                        return
+
+    def models(self, request: Request) -> list[str]:
+        call = _http.Call("GET", host(request) + "/api/tags", timeout=request.endpoint.timeout)
+        answer = _http.get_json(call)
+        models = answer.get("models") if isinstance(answer, dict) else None
+        if not isinstance(models, list):
+            raise MalformedStreamError(
+                f"{_http_errors.safe_url(call.url)} did not answer with a list of models; "
+                f"check that {_URL_HINT} points at Ollama."
+            )
+        names = (m.get("name") or m.get("model") for m in models if isinstance(m, dict))
+        return sorted(str(name) for name in names if name)
+
+    def describe(self, request: Request) -> dict[str, Any]:
+        return _generation_call(request).describe()
+
+
+def host(request: Request) -> str:
+    """``--base-url``, else ``$OLLAMA_HOST``, else ``http://localhost:11434``."""
+    given = request.endpoint.base_url or os.environ.get("OLLAMA_HOST", "")
+    return parse_host(given) if given.strip() else DEFAULT_HOST
+
+
+def parse_host(given: str) -> str:
+    """``host``, ``host:port``, ``:port`` or a URL -> ``scheme://host:port[/path]``."""
+    given = given.strip()
+    scheme, sep, rest = given.partition("://")
+    if not sep:
+        scheme, rest, port = "http", given, DEFAULT_PORT
+    else:
+        scheme = scheme.lower()
+        port = 443 if scheme == "https" else 80
+    parts = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    name = parts.hostname or "127.0.0.1"
+    if name in ("0.0.0.0", "::"):  # a listening address: dial loopback instead
+        name = "127.0.0.1" if name == "0.0.0.0" else "::1"
+    if ":" in name:
+        name = f"[{name}]"
+    try:
+        port = parts.port or port
+    except ValueError:
+        raise UsageError(
+            f"The Ollama address {given!r} has an invalid port; write it as host:port "
+            f"(for example localhost:11434) in {_URL_HINT}."
+        ) from None
+    path = parts.path.rstrip("/")
+    return f"{scheme}://{name}:{port}{path}"
+
+
+def _generation_call(request: Request) -> _http.Call:
+    body: dict[str, Any] = {"model": request.model}
+    if request.raw:
+        path = "/api/generate"
+        body["prompt"] = request.prompt
+        body["raw"] = True
+    else:
+        path = "/api/chat"
+        messages = [m.as_dict() for m in request.messages]
+        body["messages"] = messages or [{"role": "user", "content": request.prompt}]
+    body["stream"] = True
+    options: dict[str, Any] = {}
+    if request.temperature is not None:
+        options["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        options["num_predict"] = request.max_tokens
+    if request.seed is not None:
+        options["seed"] = request.seed
+    if request.stop:
+        options["stop"] = list(request.stop)
+    if options:
+        body["options"] = options
+    for key in _PASSED_THROUGH:
+        if key in request.options:
+            body[key] = request.options[key]
+    return _http.Call(
+        "POST",
+        host(request) + path,
+        body=body,
+        timeout=request.endpoint.timeout,
+        url_hint=_URL_HINT,
+    )
+
+
+def _model_missing(model: str, call: _http.Call) -> _http_errors.StatusHook:
+    def explain(status: int, detail: str) -> NbstreamError | None:
+        # Ollama says 'model "x" not found, try pulling it first'; a 404 from
+        # something that is not Ollama (a wrong port) gets the generic message.
+        if status == 404 and "not found" in detail and "model" in detail.lower():
+            return ModelNotFound(
+                f"Ollama at {_http_errors.safe_url(call.url)} does not have the model "
+                f"{model!r}; run `ollama pull {model}` or pick one from `%llm models`."
+            )
+        return None
+
+    return explain
+
+
+def _lines(response: httpx.Response, call: _http.Call, cancel: Cancel | None) -> Iterator[str]:
+    """Non-blank lines; the last one counts even without its newline."""
+    decoder = LineDecoder()
+    for data in _http.iter_body(response, call, cancel):
+        for line in decoder.decode(data):
+            if cancel is not None and cancel.requested:
+                return  # one read can hold many lines: stop between them too
+            if line and not line.isspace():
+                yield line
+    if cancel is None or not cancel.requested:
+        yield from (line for line in decoder.flush() if line and not line.isspace())
+
+
+def _parse_line(text: str, call: _http.Call, raw: bool) -> Chunk | None:
+    # Parsed one line at a time, so chunks before a bad line are yielded before it raises.
+    try:
+        line = json.loads(text.removeprefix("\ufeff"))
+    except (ValueError, RecursionError):
+        line = None
+    if not isinstance(line, dict):
+        raise MalformedStreamError(
+            f"{_http_errors.safe_url(call.url)} sent a line that is not a JSON object "
+            f"({_http_errors.excerpt(text, None, limit=60)!r}); check that {_URL_HINT} "
+            "points at Ollama."
+        )
+    error = line.get("error")
+    if error:
+        detail = _http_errors.excerpt(_http_errors.message_in(error) or str(error), None)
+        raise StreamError(
+            f"Ollama reported an error mid-stream ({detail.rstrip('.')}); the text before "
+            "it is kept — try again, or check `ollama serve`'s log."
+        )
+    if raw:
+        text = line.get("response") or ""
+        reasoning = line.get("thinking") or ""
+    else:
+        message = line.get("message") or {}
+        text = message.get("content") or ""
+        reasoning = message.get("thinking") or ""
+    finish_reason = usage = None
+    if line.get("done"):
+        finish_reason = line.get("done_reason") or "stop"
+        usage = _usage(line)
+    if not (text or reasoning or finish_reason):
+        return None
+    return Chunk(
+        text=text,
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+        usage=usage,
+        model=line.get("model"),
+    )
+
+
+def _usage(line: dict[str, Any]) -> Usage | None:
+    prompt = line.get("prompt_eval_count")
+    completion = line.get("eval_count")
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
+    return Usage(
+        prompt_tokens=prompt if isinstance(prompt, int) else None,
+        completion_tokens=completion if isinstance(completion, int) else None,
+    )
+
+
+BACKEND = OllamaBackend()
+
+__all__ = ["BACKEND", "DEFAULT_HOST", "OllamaBackend", "host", "parse_host"]

@@ -1,0 +1,267 @@
+"""The ``openai:`` backend: any server that speaks OpenAI's completions API over SSE.
+
+That is OpenAI itself, and also llama.cpp's and llama-cpp-python's servers, vLLM,
+Ollama's ``/v1``, LM Studio and most proxies, so the parser is lenient where they
+differ and strict where silence would lose text:
+
+* chunks may carry ``delta.content``, reasoning as ``delta.reasoning_content``
+  (DeepSeek, llama.cpp) or ``delta.reasoning`` (vLLM), a ``finish_reason``, or only
+  ``usage`` (``choices: []``) — role-only chunks yield nothing;
+* ``[DONE]``, or the end of the body without it, ends the answer; a last event whose
+  closing blank line never came is still read, because servers forget it;
+* an error inside the stream (``data: {"error": …}`` or ``event: error``) is raised
+  *after* the chunks before it were yielded, so the caller keeps the partial answer;
+* a server that ignores ``stream`` and answers one JSON completion still works.
+
+Transport, stopping and error sentences come from :mod:`._http`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator, Iterator
+from typing import Any, Final
+
+import httpx
+
+from .._decoders import ServerSentEvent, SSEDecoder
+from .._exceptions import MalformedStreamError, StreamError, UsageError
+from .._types import Cancel, Chunk, Request, Usage
+from . import _http, _http_errors
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+_URL_HINT = "--base-url or $OPENAI_BASE_URL"
+
+
+class OpenAIBackend:
+    """Chat (``/chat/completions``) or raw (``/completions``) streaming over SSE."""
+
+    name = "openai"
+
+    def stream(
+        self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk, None, None]:
+        call = _generation_call(request)
+        with _http.open_response(call, cancel) as response:
+            kind = _body_kind(response, call)
+            if kind == "json":
+                yield _one_answer(_http.read_body(response, call), call, request.raw)
+                return
+            for event in _events(response, call, cancel):
+                chunk = _parse_event(event, call, request.raw)
+                if isinstance(chunk, Chunk):
+                    yield chunk
+                elif chunk is _DONE:
+                    return
+
+    def models(self, request: Request) -> list[str]:
+        call = _call(request, "GET", "/models")
+        answer = _http.get_json(call)
+        items = answer.get("data", answer.get("models")) if isinstance(answer, dict) else answer
+        if not isinstance(items, list):
+            raise MalformedStreamError(
+                f"{_http_errors.safe_url(call.url, call.secret)} did not answer with a list of "
+                f"models; check that {_URL_HINT} points at an OpenAI-compatible API."
+            )
+        names = (
+            item.get("id") or item.get("name") if isinstance(item, dict) else item for item in items
+        )
+        return sorted(str(name) for name in names if name)
+
+    def describe(self, request: Request) -> dict[str, Any]:
+        return _generation_call(request).describe()
+
+
+def base_url(request: Request) -> str:
+    """``--base-url``, else ``$OPENAI_BASE_URL``, else OpenAI's own API."""
+    url = request.endpoint.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    return url.strip().rstrip("/")
+
+
+def api_key(request: Request) -> tuple[str | None, str]:
+    """The key and the name of the variable it comes from (no key is fine locally)."""
+    name = request.endpoint.api_key_env
+    if name:
+        value = os.environ.get(name, "").strip()
+        if not value:
+            raise UsageError(
+                f"The variable ${name} named by --api-key-env is not set; set it to your "
+                "API key, or leave out --api-key-env."
+            )
+        return value, name
+    return os.environ.get(DEFAULT_KEY_ENV, "").strip() or None, DEFAULT_KEY_ENV
+
+
+def _call(request: Request, method: str, path: str, body: Any = None) -> _http.Call:
+    key, key_env = api_key(request)
+    headers = {"Accept": "text/event-stream"} if body is not None else {}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return _http.Call(
+        method,
+        base_url(request) + path,
+        body=body,
+        headers=headers,
+        timeout=request.endpoint.timeout,
+        secret=key,
+        key_env=key_env,
+        url_hint=_URL_HINT,
+    )
+
+
+def _generation_call(request: Request) -> _http.Call:
+    body: dict[str, Any] = {"model": request.model}
+    if request.raw:
+        path = "/completions"
+        body["prompt"] = request.prompt
+    else:
+        path = "/chat/completions"
+        messages = [m.as_dict() for m in request.messages]
+        body["messages"] = messages or [{"role": "user", "content": request.prompt}]
+    body["stream"] = True
+    body["stream_options"] = {"include_usage": True}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if request.stop:
+        body["stop"] = list(request.stop)
+    return _call(request, "POST", path, body)
+
+
+def _body_kind(response: httpx.Response, call: _http.Call) -> str:
+    content_type = response.headers.get("content-type", "")
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "text/event-stream" or not media:
+        return "sse"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    seen = _http_errors.error_detail(_http.read_body(response, call)[:4096], media, call.secret)
+    raise MalformedStreamError(
+        f"{_http_errors.safe_url(call.url, call.secret)} answered with {media} instead of an event "
+        f"stream{f' ({seen!r})' if seen else ''}; check that {_URL_HINT} points at the "
+        "API root (for example http://localhost:8000/v1)."
+    )
+
+
+def _events(
+    response: httpx.Response, call: _http.Call, cancel: Cancel | None
+) -> Iterator[ServerSentEvent]:
+    decoder = SSEDecoder()
+    for data in _http.iter_body(response, call, cancel):
+        for event in decoder.decode(data):
+            if cancel is not None and cancel.requested:
+                return  # one read can hold many events: stop between them too
+            yield event
+    if cancel is None or not cancel.requested:
+        # The body ended: dispatch a last event whose closing blank line never came.
+        yield from decoder.decode(b"\n\n")
+
+
+class _Done:
+    """Marks ``data: [DONE]``."""
+
+
+_DONE: Final = _Done()
+
+
+def _parse_event(event: ServerSentEvent, call: _http.Call, raw: bool) -> Chunk | _Done | None:
+    if event.event == "error":
+        raise _stream_error(_loads_or_text(event.data), call)
+    if event.event != "message":
+        return None  # vendor events (pings, metadata) carry no answer
+    data = event.data
+    if data.startswith("[DONE]"):
+        return _DONE
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        raise _malformed(data, call) from None
+    if not isinstance(payload, dict):
+        raise _malformed(data, call)
+    if payload.get("error"):
+        raise _stream_error(payload, call)
+    return _chunk(payload, raw, delta_key="delta")
+
+
+def _chunk(payload: dict[str, Any], raw: bool, delta_key: str) -> Chunk | None:
+    text = reasoning = ""
+    finish_reason = None
+    choices = payload.get("choices")
+    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
+        choice = choices[0]
+        finish_reason = choice.get("finish_reason")
+        if raw:
+            text = choice.get("text") or ""
+        else:
+            delta = choice.get(delta_key) or {}
+            text = delta.get("content") or ""
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    usage = _usage(payload.get("usage"))
+    if not (text or reasoning or finish_reason or usage):
+        return None
+    return Chunk(
+        text=text,
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+        usage=usage,
+        model=payload.get("model"),
+    )
+
+
+def _usage(value: Any) -> Usage | None:
+    if not isinstance(value, dict):
+        return None
+    prompt = value.get("prompt_tokens")
+    completion = value.get("completion_tokens")
+    return Usage(
+        prompt_tokens=prompt if isinstance(prompt, int) else None,
+        completion_tokens=completion if isinstance(completion, int) else None,
+    )
+
+
+def _one_answer(body: bytes, call: _http.Call, raw: bool) -> Chunk:
+    """A server that ignored ``stream: true`` and sent the whole completion at once."""
+    text = body.decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise _malformed(text, call) from None
+    if not isinstance(payload, dict):
+        raise _malformed(text, call)
+    if payload.get("error"):
+        raise _stream_error(payload, call)
+    return _chunk(payload, raw, delta_key="message") or Chunk()
+
+
+def _loads_or_text(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def _stream_error(payload: Any, call: _http.Call) -> StreamError:
+    detail = _http_errors.excerpt(_http_errors.message_in(payload) or "no details", call.secret)
+    return StreamError(
+        f"{_http_errors.safe_url(call.url, call.secret)} reported an error mid-stream "
+        f"({detail.rstrip('.')}); the text before it is kept — try again, or check the "
+        "server's log."
+    )
+
+
+def _malformed(data: str, call: _http.Call) -> MalformedStreamError:
+    snippet = _http_errors.excerpt(data, call.secret, limit=80)
+    return MalformedStreamError(
+        f"{_http_errors.safe_url(call.url, call.secret)} sent data that is not JSON "
+        f"({snippet!r}); check that {_URL_HINT} points at an OpenAI-compatible API."
+    )
+
+
+BACKEND = OpenAIBackend()
+
+__all__ = ["BACKEND", "DEFAULT_BASE_URL", "OpenAIBackend", "api_key", "base_url"]

@@ -1,0 +1,29 @@
+"""Shared fixtures: real tiny GGUF models, generated once per test session.
+
+The models are written by :mod:`tests.tinymodel` (seeded, so every run sees the same
+bytes) into a session temporary directory; generating both takes a few tens of
+milliseconds. ``gguf`` is imported only when a test asks for a model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A base model with no chat template (like the demo Gemma 270M)."""
+    from .tinymodel import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same model with a simple ``<|role|>`` chat template in its metadata."""
+    from .tinymodel import SIMPLE_CHAT_TEMPLATE, write_tiny_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny-chat.gguf"
+    return write_tiny_model(path, chat_template=SIMPLE_CHAT_TEMPLATE)
