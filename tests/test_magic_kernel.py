@@ -185,7 +185,12 @@ def test_api_key_never_shown(kernel: Kernel, server: ScriptedServer) -> None:
 
 def test_bad_option_is_one_line_and_sends_nothing(kernel: Kernel, server: ScriptedServer) -> None:
     before = len(server.requests)
-    for cell in ("%%llm openai:m --temperature hot\nHi", "%%llm openai:m --nope\nHi", "%%llm openai:m -o 1bad\nHi"):
+    cells = (
+        "%%llm openai:m --temperature hot\nHi",
+        "%%llm openai:m --nope\nHi",
+        "%%llm openai:m -o 1bad\nHi",
+    )
+    for cell in cells:
         run = kernel.run(cell)
         assert one_line_error(run)
     assert kernel.run("%%llm nosuch\nHi").errors[0]["content"]["ename"] == "UsageError"
