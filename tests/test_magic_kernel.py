@@ -269,3 +269,52 @@ def test_models_lists_the_server_models(kernel: Kernel, server: ScriptedServer) 
     run = kernel.run("%llm models openai:m")
     assert run.status == "ok", run.errors
     assert "openai:alpha" in run.displays[0]["content"]["data"]["text/markdown"]
+
+
+# -- Ollama and the Python API ----------------------------------------------------------
+
+
+def test_ollama_streams_thinking_apart_and_errors_keep_text(kernel: Kernel) -> None:
+    from .servers.ollama_fake import OllamaFake
+
+    with OllamaFake() as ollama:
+        run = kernel.run(f"%%llm ollama:tiny --base-url {ollama.url} -n 50\nbonjour 世界 🌍")
+        assert run.status == "ok", run.errors
+        payload = run.final[MIME]
+        assert "bonjour 世界 🌍" in payload["text"]
+        assert payload["usage"]["completion_tokens"] is not None
+        kernel.run(f"import os; os.environ['OLLAMA_HOST'] = {ollama.url!r}")
+        run = kernel.run(
+            "import nbstream; nbstream.generate('Why?', model='ollama:thinker', think=True)"
+        )
+        assert run.status == "ok", run.errors
+        payload = run.final[MIME]
+        assert payload["reasoning"] and payload["reasoning"] not in payload["text"]
+        assert "<details>" in run.final["text/markdown"]
+        run = kernel.run("%%llm ollama:flaky\nTry")
+        assert run.errors[0]["content"]["ename"] == "StreamError"
+        assert kernel.value("[_llm.status, len(_llm.text) > 0]") == ["error", True]
+        run = kernel.run("%%llm ollama:no-such-model\nHi")
+        assert "ollama pull" in one_line_error(run)
+
+
+def test_python_api_generate_and_stream(kernel: Kernel, server: ScriptedServer) -> None:
+    server.play(answer("from ", "the API"), answer("chunk", "s"))
+    run = kernel.run(
+        "import nbstream\n"
+        "r = nbstream.generate('Hi', model='openai:m', temperature=0.5)\n"
+        "pieces = [c.text for c in nbstream.stream('Hi', model='openai:m')]"
+    )
+    assert run.status == "ok", run.errors
+    assert len(run.displays) == 1
+    assert run.final[MIME]["text"] == "from the API"
+    assert kernel.value("[r.text, r.status, _llm.text, pieces[:3]]") == [
+        "from the API",
+        "done",
+        "from the API",
+        ["chunk", "s", ""],
+    ]
+    server.play(Script(status=500, headers=(("Content-Type", "text/plain"),), body=[b"boom"]))
+    run = kernel.run("nbstream.generate('Hi', model='openai:m')")
+    assert run.errors[0]["content"]["ename"] == "HTTPStatusError"
+    assert len(run.errors[0]["content"]["traceback"]) == 1
