@@ -22,7 +22,13 @@ quickstart: $(BIN)/python
 	$(BIN)/pip install -e ".[llama,demo]" "jupyterlab>=4.2"
 	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
 
+# Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 test: $(BIN)/python
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/pip install -e ".[test,demo]"
 	$(MAKE) lint typecheck unit
 
