@@ -187,20 +187,33 @@ class NDJSONDecoder:
     """One JSON value per line, as Ollama streams. Blank lines are skipped.
 
     The last line is parsed at ``flush()`` even without a final newline, because servers
-    omit it. A line that is not JSON raises :class:`MalformedStreamError` quoting its start.
+    omit it. A line that is not JSON raises :class:`MalformedStreamError` quoting its start
+    — but only after the good lines before it have been returned: the values from the
+    same read come back first, and the error is raised by the next ``decode``/``flush``,
+    so no answer text that arrived intact is lost.
     """
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._lines = LineDecoder(max_line_bytes)
         self._started = False
+        self._pending: MalformedStreamError | None = None
 
     def decode(self, data: bytes) -> list[Any]:
+        self._raise_pending()
         return self._parse(self._lines.decode(data))
 
     def flush(self) -> list[Any]:
+        self._raise_pending()
         values = self._parse(self._lines.flush())
+        if not values:
+            self._raise_pending()
         self._started = False
         return values
+
+    def _raise_pending(self) -> None:
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
 
     def _parse(self, lines: list[str]) -> list[Any]:
         if not lines:
@@ -217,10 +230,14 @@ class NDJSONDecoder:
                 values.append(json.loads(line))
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 snippet = line[:80] + ("…" if len(line) > 80 else "")
-                raise MalformedStreamError(
+                error = MalformedStreamError(
                     f"The server sent a line that is not JSON ({snippet!r}); check that the "
                     "URL points at an Ollama-compatible API."
-                ) from None
+                )
+                if not values:
+                    raise error from None
+                self._pending = error
+                break
         return values
 
 

@@ -419,8 +419,10 @@ def test_ndjson_skips_blank_lines() -> None:
 
 def test_ndjson_bad_line_names_its_start() -> None:
     bad = "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 200
+    decoder = NDJSONDecoder()
+    assert decoder.decode(f'{{"ok": true}}\n{bad}\n'.encode()) == [{"ok": True}]
     with pytest.raises(MalformedStreamError) as info:
-        NDJSONDecoder().decode(f'{{"ok": true}}\n{bad}\n'.encode())
+        decoder.flush()
     message = str(info.value)
     assert bad[:80] in message
     assert bad[:81] not in message
@@ -686,3 +688,17 @@ def test_property_utf8_invalid_bytes_match_whole_decode(case: tuple[bytes, list[
     decoder = UTF8Decoder()
     got = "".join(decoder.decode(p) for p in split_at(data, cuts)) + decoder.flush()
     assert got == data.decode("utf-8", "replace")
+
+
+def test_ndjson_good_lines_before_a_bad_one_are_returned_first() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.decode(b'{"a": 1}\n{"b": 2}\nnot json\n{"c": 3}\n') == [{"a": 1}, {"b": 2}]
+    with pytest.raises(MalformedStreamError, match="not json"):
+        decoder.decode(b"")
+
+
+def test_ndjson_pending_error_raised_by_flush() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.decode(b'{"a": 1}\n{oops\n') == [{"a": 1}]
+    with pytest.raises(MalformedStreamError):
+        decoder.flush()
