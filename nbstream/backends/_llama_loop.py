@@ -25,12 +25,14 @@ User logits processors run inside a ctypes callback, where an exception (includi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._decoders import UTF8Decoder
 from .._types import Cancel, Chunk, Usage
+from ._llama_abort import PrefillGuard
 
 LogitsProcessor = Callable[[Any, Any], Any]
 
@@ -122,7 +124,13 @@ def generate_chunks(
     text = ""
     tokens = llama.generate(prompt_tokens, logits_processor=processors, **sampling)
     try:
-        for token in tokens:
+        # The prompt is processed inside the first next(): make that interruptible.
+        first: int | None = None
+        with PrefillGuard(llama_cpp, llama, cancel) as prefill:
+            first = next(tokens, None)
+        if prefill.aborted:
+            finish = None
+        for token in itertools.chain((first,), tokens) if first is not None else ():
             if guard is not None:
                 guard.raise_pending()
             if is_eog(vocab, token):
