@@ -38,6 +38,7 @@ from .._exceptions import (
 )
 from .._types import Cancel, Chunk, Request, Usage
 from . import _http, _http_errors
+from ._json import as_count, as_dict, as_opt_str, as_str
 
 DEFAULT_HOST = "http://localhost:11434"
 DEFAULT_PORT = 11434
@@ -202,15 +203,15 @@ def _parse_line(text: str, call: _http.Call, raw: bool) -> Chunk | None:
             "it is kept — try again, or check `ollama serve`'s log."
         )
     if raw:
-        text = line.get("response") or ""
-        reasoning = line.get("thinking") or ""
+        text = as_str(line.get("response"))
+        reasoning = as_str(line.get("thinking"))
     else:
-        message = line.get("message") or {}
-        text = message.get("content") or ""
-        reasoning = message.get("thinking") or ""
+        message = as_dict(line.get("message"))
+        text = as_str(message.get("content"))
+        reasoning = as_str(message.get("thinking"))
     finish_reason = usage = None
-    if line.get("done"):
-        finish_reason = line.get("done_reason") or "stop"
+    if line.get("done") is True:
+        finish_reason = as_opt_str(line.get("done_reason")) or "stop"
         usage = _usage(line)
     if not (text or reasoning or finish_reason):
         return None
@@ -219,19 +220,16 @@ def _parse_line(text: str, call: _http.Call, raw: bool) -> Chunk | None:
         reasoning=reasoning,
         finish_reason=finish_reason,
         usage=usage,
-        model=line.get("model"),
+        model=as_opt_str(line.get("model")),
     )
 
 
 def _usage(line: dict[str, Any]) -> Usage | None:
-    prompt = line.get("prompt_eval_count")
-    completion = line.get("eval_count")
-    if not isinstance(prompt, int) and not isinstance(completion, int):
+    prompt = as_count(line.get("prompt_eval_count"))
+    completion = as_count(line.get("eval_count"))
+    if prompt is None and completion is None:
         return None
-    return Usage(
-        prompt_tokens=prompt if isinstance(prompt, int) else None,
-        completion_tokens=completion if isinstance(completion, int) else None,
-    )
+    return Usage(prompt_tokens=prompt, completion_tokens=completion)
 
 
 BACKEND = OllamaBackend()

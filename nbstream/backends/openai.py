@@ -29,6 +29,7 @@ from .._decoders import ServerSentEvent, SSEDecoder
 from .._exceptions import MalformedStreamError, StreamError, UsageError
 from .._types import Cancel, Chunk, Request, Usage
 from . import _http, _http_errors
+from ._json import as_count, as_dict, as_opt_str, as_str
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -192,15 +193,15 @@ def _chunk(payload: dict[str, Any], raw: bool, delta_key: str) -> Chunk | None:
     text = reasoning = ""
     finish_reason = None
     choices = payload.get("choices")
-    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
-        choice = choices[0]
-        finish_reason = choice.get("finish_reason")
+    if choices and isinstance(choices, list):
+        choice = as_dict(choices[0])
+        finish_reason = as_opt_str(choice.get("finish_reason"))
         if raw:
-            text = choice.get("text") or ""
+            text = as_str(choice.get("text"))
         else:
-            delta = choice.get(delta_key) or {}
-            text = delta.get("content") or ""
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+            delta = as_dict(choice.get(delta_key))
+            text = as_str(delta.get("content"))
+            reasoning = as_str(delta.get("reasoning_content")) or as_str(delta.get("reasoning"))
     usage = _usage(payload.get("usage"))
     if not (text or reasoning or finish_reason or usage):
         return None
@@ -209,7 +210,7 @@ def _chunk(payload: dict[str, Any], raw: bool, delta_key: str) -> Chunk | None:
         reasoning=reasoning,
         finish_reason=finish_reason,
         usage=usage,
-        model=payload.get("model"),
+        model=as_opt_str(payload.get("model")),
     )
 
 
@@ -218,10 +219,7 @@ def _usage(value: Any) -> Usage | None:
         return None
     prompt = value.get("prompt_tokens")
     completion = value.get("completion_tokens")
-    return Usage(
-        prompt_tokens=prompt if isinstance(prompt, int) else None,
-        completion_tokens=completion if isinstance(completion, int) else None,
-    )
+    return Usage(prompt_tokens=as_count(prompt), completion_tokens=as_count(completion))
 
 
 def _one_answer(body: bytes, call: _http.Call, raw: bool) -> Chunk:
