@@ -3,19 +3,23 @@
 Jupyter drops (does not queue) IOPub messages above ~1,000/s, and every
 ``update_display_data`` carries the whole answer again, so sending one per token is
 both O(n²) and lossy. Here the generating thread only flags "something changed"
-(``changed()``: one ``Event.is_set`` check); a separate render thread wakes on the flag,
+(``changed()``: an attribute test), and one long-lived render thread wakes on the flag,
 waits out the minimum interval, renders the current state once and publishes it. The
 token loop never builds or serializes a message, which keeps the in-kernel model at full
-speed. ``stop()`` joins the render thread and then publishes the final state from the
-caller's thread, so the last message sent is always the final one.
+speed. ``stop()`` waits for an interim update in progress, then publishes the final state
+from the caller's thread, so the last message sent is always the final one.
 
-The render thread runs inside a copy of the caller's ``contextvars`` context, which is
-where ipykernel keeps the cell's parent header: its updates are routed to the cell that
-started them, not to whichever cell runs next.
+One thread serves every live output in the process (cells, widgets, API calls): a new
+thread per answer would cost a thread start per cell and, in ipykernel, a fresh IOPub
+pipe socket that is only reclaimed seconds after the thread dies. Each output renders
+inside a copy of the ``contextvars`` context it was started in, which is where ipykernel
+keeps the cell's parent header: its updates are routed to the cell that started them,
+not to whichever cell runs next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
@@ -66,44 +70,39 @@ class LiveOutput:
         self.display_id = uuid.uuid4().hex
         self.updates = 0  # update messages sent, the final one included
         self._dirty = False  # set by the generating thread, cleared by the render thread
-        self._wake = threading.Event()
-        self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._busy = threading.Lock()  # held while an interim update is being published
+        self._context = contextvars.copy_context()
         self._last = 0.0
 
     def start(self) -> None:
+        self._context = contextvars.copy_context()
         data, metadata = self._render()
         self._publisher.show(data, metadata, self.display_id)
         # The first text goes out at once; the interval applies between updates.
         self._last = float("-inf")
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=context.run, args=(self._loop,), name="nbstream-live-output", daemon=True
-        )
-        self._thread.start()
+        RENDER_THREAD.add(self)
 
     def changed(self) -> None:
-        """Cheap: called for every chunk by the generating thread (an attribute test)."""
+        """Cheap: called for every chunk by the generating thread."""
         if not self._dirty:
             self._dirty = True
-            self._wake.set()
+            RENDER_THREAD.wake()
 
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait()
-            if self._closing.is_set():
-                return
+    def service(self) -> float | None:
+        """Render thread: publish if due; return seconds until due, or None if idle."""
+        with self._busy:
+            if self._closed or not self._dirty:
+                return None
             wait = self._last + self._interval - self._clock()
-            if wait > 0 and self._closing.wait(wait):
-                return
+            if wait > 0:
+                return wait
             # Clear before rendering: a change made while we render triggers the next one.
-            self._wake.clear()
             self._dirty = False
-            try:
-                self._publish()
-            except Exception:
-                # A failed interim update must not kill the stream; the final one retries.
-                continue
+            # A failed interim update must not kill the stream; the final one retries.
+            with contextlib.suppress(Exception):
+                self._context.run(self._publish)
+            return None
 
     def _publish(self) -> None:
         data, metadata = self._render()
@@ -112,15 +111,56 @@ class LiveOutput:
         self._last = self._clock()
 
     def stop(self) -> None:
-        """Stop the render thread, then publish the final state (always)."""
-        self._closing.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None:
-            # Retry the join: a second Ctrl-C must not leave the thread publishing after us.
-            while thread.is_alive():
-                try:
-                    thread.join()
-                except KeyboardInterrupt:
-                    continue
+        """Stop interim updates, then publish the final state (always)."""
+        while True:
+            # A second Ctrl-C must not leave an interim update racing the final one.
+            try:
+                with self._busy:
+                    self._closed = True
+                break
+            except KeyboardInterrupt:
+                continue
+        RENDER_THREAD.remove(self)
         self._publish()
+
+
+class RenderThread:
+    """The one daemon thread that services every open :class:`LiveOutput`."""
+
+    def __init__(self) -> None:
+        self._outputs: set[LiveOutput] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, output: LiveOutput) -> None:
+        with self._lock:
+            self._outputs.add(output)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="nbstream-live-output", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, output: LiveOutput) -> None:
+        with self._lock:
+            self._outputs.discard(output)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        timeout: float | None = None
+        while True:
+            self._wake.wait(timeout)
+            self._wake.clear()
+            timeout = None
+            with self._lock:
+                outputs = list(self._outputs)
+            for output in outputs:
+                due = output.service()
+                if due is not None:
+                    timeout = due if timeout is None else min(timeout, due)
+
+
+RENDER_THREAD = RenderThread()
