@@ -68,6 +68,7 @@ class Script:
     body: Sequence[Piece] = ()
     framing: Literal["chunked", "length", "close"] = "chunked"
     reason: str | None = None
+    version: str = "HTTP/1.1"
     head_delay: float = 0.0
 
 
@@ -249,7 +250,7 @@ class _Handler(socketserver.BaseRequestHandler):
     def _play(self, script: Script, recorded: Recorded) -> bool:
         """Send the script; True if the connection may carry another request."""
         reason = script.reason or _reason(script.status)
-        head = [f"HTTP/1.1 {script.status} {reason}"]
+        head = [f"{script.version} {script.status} {reason}"]
         head += [f"{name}: {value}" for name, value in script.headers]
         names = {name.lower() for name, _ in script.headers}
         if "date" not in names:
