@@ -12,7 +12,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: quickstart test lint typecheck unit bench clean
+.PHONY: quickstart test lint typecheck unit notebooks notebooks-record bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test: $(BIN)/python
 	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/pip install -e ".[test,demo]"
-	$(MAKE) lint typecheck unit
+	$(MAKE) lint typecheck unit notebooks
 
 lint:
 	$(BIN)/ruff check .
@@ -42,11 +42,24 @@ typecheck:
 unit:
 	$(BIN)/pytest
 
+# Every notebook against its committed recordings (no model, no network), outputs compared;
+# then the quickstart once for real with the demo model (outputs not compared).
+notebooks:
+	NBSTREAM_REPLAY=$(CURDIR)/notebooks/recordings $(BIN)/pytest --nbval --nbval-current-env notebooks/
+	env -u NBSTREAM_REPLAY -u NBSTREAM_RECORD $(BIN)/pytest --nbval-lax --nbval-current-env notebooks/01-quickstart.ipynb
+
+# Re-run the example notebooks with real models and re-record their answers.
+notebooks-record:
+	for s in quickstart endpoints chat_widget prompts testing; do $(BIN)/python scripts/make_$$s.py || exit 1; done
+
 bench:
 	$(BIN)/python bench/bench_magic.py
 	$(BIN)/python bench/bench_llama_loop.py
 	$(BIN)/python bench/bench_openai.py
 	$(BIN)/python bench/bench_decoders.py
+
+soak:
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

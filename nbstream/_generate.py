@@ -5,24 +5,35 @@ backend, a :class:`LiveOutput` that renders snapshots of it, and the rule for ho
 ends: the final bundle is always shown; an error is raised as one line (the
 :class:`Response` with the partial text rides on it as ``.response``); a kernel interrupt
 becomes :class:`Interrupted`, which stops "Run All" like Ctrl-C does.
+
+Every generation is opened through :func:`open_stream`, the one place where replay
+(``replay:`` specs, ``$NBSTREAM_REPLAY``) and recording (``record=``,
+``$NBSTREAM_RECORD``) apply. An instant replay has no live phase: its final bundle is
+the first and only display, which is what a saved notebook holds and what nbval (which
+ignores ``update_display_data``) compares.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import _record
 from ._bundle import build
 from ._exceptions import Interrupted, NbstreamError, UsageError
 from ._registry import DEFAULT_REGISTRY, ModelSpec
-from ._render import LiveOutput, Publisher
+from ._render import Bundle, IPythonPublisher, LiveOutput, Publisher
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Endpoint, Message, Request
-from .backends import get_backend
+from .backends import Backend, get_backend
+from .backends.replay import Playback, route
 
 FORMATS = ("markdown", "text", "code")
+ENV_RECORD = "NBSTREAM_RECORD"
 
 
 def build_request(
@@ -65,6 +76,48 @@ def build_request(
     )
 
 
+def open_stream(
+    request: Request,
+    *,
+    cancel: Cancel | None = None,
+    on_chunk: Callable[[], object] | None = None,
+    record: str | None = None,
+) -> Stream:
+    """The :class:`Stream` for ``request``: replayed when a recording applies, else live.
+
+    ``record`` (else ``$NBSTREAM_RECORD``) appends the exchange to that file when the
+    stream ends; replayed exchanges are never recorded again.
+    """
+    backend, request, path = _open(request, record)
+    return Stream(backend, request, cancel=cancel, on_chunk=on_chunk, record=path)
+
+
+def _open(request: Request, record: str | None) -> tuple[Backend, Request, str | None]:
+    routed = route(request)
+    if routed is not None:
+        return routed[0], routed[1], None
+    path = record or os.environ.get(ENV_RECORD) or None
+    return get_backend(request.backend), request, _record.prepare(path) if path else None
+
+
+class _FinalOnly:
+    """The output of an instant replay: nothing live, the final bundle shown once."""
+
+    def __init__(self, render: Callable[[], Bundle], publisher: Publisher | None) -> None:
+        self._render = render
+        self._publisher: Publisher = publisher or IPythonPublisher()
+
+    def changed(self) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        data, metadata = self._render()
+        self._publisher.show(data, metadata, uuid.uuid4().hex)
+
+
 def run_live(
     request: Request,
     *,
@@ -73,14 +126,21 @@ def run_live(
     publisher: Publisher | None = None,
     max_rate: float = 20.0,
     cancel: Cancel | None = None,
+    record: str | None = None,
 ) -> Response:
     """Stream ``request`` into a live output; return the Response or raise one line."""
-    backend = get_backend(request.backend)
-    # The render closure reads `generation`, which exists by the time start() calls it.
-    live = LiveOutput(
-        lambda: build(generation.snapshot(), fmt=fmt, params=params), publisher, max_rate=max_rate
-    )
-    generation = Stream(backend, request, cancel=cancel, on_chunk=live.changed)
+
+    def render() -> Bundle:
+        return build(generation.snapshot(), fmt=fmt, params=params)
+
+    backend, request, path = _open(request, record)
+    # The render closure reads `generation`, which exists by the time anything calls it.
+    live: LiveOutput | _FinalOnly
+    if isinstance(backend, Playback) and backend.instant:
+        live = _FinalOnly(render, publisher)
+    else:
+        live = LiveOutput(render, publisher, max_rate=max_rate)
+    generation = Stream(backend, request, cancel=cancel, on_chunk=live.changed, record=path)
     live.start()
     interrupted = False
     try:
@@ -154,20 +214,22 @@ def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
 
     Keyword arguments: ``system``, ``history`` (list of ``{"role", "content"}``),
     ``raw``, ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
-    ``api_key_env``, ``timeout``, ``format`` (markdown, text, code); anything else is
-    passed to the backend as an option. Outside IPython the text is printed as it comes.
+    ``api_key_env``, ``timeout``, ``format`` (markdown, text, code), ``record`` (append
+    the exchange to this recording); anything else is passed to the backend as an
+    option. Outside IPython the text is printed as it comes.
     """
     fmt = kwargs.pop("format", "markdown")
     if fmt not in FORMATS:
         raise UsageError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    record = kwargs.pop("record", None)
     request, params = _prepare(prompt, model, kwargs)
     if _shell() is None:
-        return _print_live(request)
-    return run_live(request, fmt=fmt, params=params)
+        return _print_live(request, record)
+    return run_live(request, fmt=fmt, params=params, record=record)
 
 
-def _print_live(request: Request) -> Response:
-    generation = Stream(get_backend(request.backend), request)
+def _print_live(request: Request, record: str | None) -> Response:
+    generation = open_stream(request, record=record)
     try:
         for chunk in generation:
             if chunk.text:
@@ -185,5 +247,6 @@ def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:
     ``.snapshot()`` gives the :class:`Response`. Errors raise from the loop.
     """
     kwargs.pop("format", None)
+    record = kwargs.pop("record", None)
     request, _ = _prepare(prompt, model, kwargs)
-    return Stream(get_backend(request.backend), request)
+    return open_stream(request, record=record)

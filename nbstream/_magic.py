@@ -51,6 +51,7 @@ def _parser() -> _Parser:
     p.add_argument("--format", choices=FORMATS)
     p.add_argument("--no-interpolate", action="store_true")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--record")
     p.add_argument("--base-url")
     p.add_argument("--api-key-env")
     p.add_argument("--timeout", type=float)
@@ -83,8 +84,8 @@ class LLMMagics(Magics):
 
     Options: -m/--model SPEC, -s/--system TEXT, -t/--temperature F, -n/--max-tokens N,
     --seed N, --stop S (repeatable), -o/--out NAME, -c/--chat [NAME], --raw,
-    --format markdown|text|code, --no-interpolate, --dry-run, --base-url URL,
-    --api-key-env NAME, --timeout S.
+    --format markdown|text|code, --no-interpolate, --dry-run, --record PATH,
+    --base-url URL, --api-key-env NAME, --timeout S.
 
     Line forms: ``%llm SPEC prompt…``, ``%llm use SPEC``, ``%llm alias NAME SPEC [options]``,
     ``%llm models``, ``%llm history [NAME]``, ``%llm reset [NAME]``.
@@ -189,7 +190,11 @@ class LLMMagics(Magics):
         }
         try:
             response = run_live(
-                request, fmt=fmt, params=params, max_rate=self.max_updates_per_second
+                request,
+                fmt=fmt,
+                params=params,
+                max_rate=self.max_updates_per_second,
+                record=args.record,
             )
         except (NbstreamError, KeyboardInterrupt) as exc:
             partial = getattr(exc, "response", None)

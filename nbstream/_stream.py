@@ -8,6 +8,12 @@ the llama.cpp model lock, so "stopped" always means the server stopped too.
 
 Errors are recorded before they propagate, so what streamed is never lost:
 ``snapshot()`` after any ending gives the text that arrived and the status.
+
+Times are kept as offsets (seconds) from the moment the request was sent. That is also
+how a recording stores them (``record=PATH`` appends the exchange when the stream ends)
+and how replayed chunks carry them (``Chunk.at``), so a replay reports the recorded time
+to first token and rate with the very same arithmetic: bit for bit the same floats, and
+a replayed notebook's saved outputs do not change from run to run.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Callable, Iterator
 
 from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
+from ._record import append_exchange
 from ._response import Response, Status
 from ._types import Cancel, Chunk, Request, Usage
 from .backends import Backend
@@ -33,6 +40,7 @@ class Stream:
         cancel: Cancel | None = None,
         on_chunk: Callable[[], object] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        record: str | None = None,
     ) -> None:
         self.backend = backend
         self.request = request
@@ -40,12 +48,18 @@ class Stream:
         self.accumulator = Accumulator()
         self.status: Status = "streaming"
         self.error: NbstreamError | None = None
+        self.record = record
         self._on_chunk = on_chunk
         self._clock = clock
-        self._started_at: float | None = None
-        self._first_at: float | None = None
-        self._ended_at: float | None = None
+        self._started_at: float | None = None  # the clock's reading; the rest are offsets
+        self._first: float | None = None
+        self._end: float | None = None
+        self._recorded_now: float | None = None  # set by replayed chunks (Chunk.at)
         self._chunks: list[Chunk] = []
+        self._times: list[float] = []  # arrival offsets, kept only when recording
+        # How it ended, as a recording keeps it: done, stop (Cancel), interrupt (a kernel
+        # interrupt), closed (the consumer stopped reading) or error.
+        self._ending = "done"
         self._consumed = False
 
     def __iter__(self) -> Iterator[Chunk]:
@@ -61,12 +75,21 @@ class Stream:
         on_chunk = self._on_chunk
         cancel = self.cancel
         chunks = self._chunks
-        self._started_at = clock()
+        times = self._times if self.record is not None else None
+        started = self._started_at = clock()
         generator = self.backend.stream(self.request, cancel)
         try:
             for chunk in generator:
-                if self._first_at is None and (chunk.text or chunk.reasoning):
-                    self._first_at = clock()
+                at = chunk.at
+                if at is not None:
+                    self._recorded_now = at
+                    if chunk == Chunk(at=at):
+                        continue  # the recorded end of the stream: a time, not a chunk
+                elif times is not None:
+                    at = clock() - started
+                    times.append(at)
+                if self._first is None and (chunk.text or chunk.reasoning):
+                    self._first = at if at is not None else clock() - started
                 acc.add(chunk)
                 chunks.append(chunk)
                 if on_chunk is not None:
@@ -75,23 +98,28 @@ class Stream:
                 if cancel.requested:
                     break
             self.status = "interrupted" if cancel.requested else "done"
+            self._ending = "stop" if cancel.requested else "done"
         except NbstreamError as exc:
             if cancel.requested:
                 self.status = "interrupted"
+                self._ending = "stop"
             else:
                 self._fail(exc)
             raise
         except KeyboardInterrupt:
             self.status = "interrupted"
+            self._ending = "interrupt"
             raise
         except GeneratorExit:
             # The consumer stopped reading: that is a stop, not an error.
             self.status = "interrupted"
+            self._ending = "closed"
             raise
         except Exception as exc:
             if cancel.requested:
                 # Closing a response from another thread makes the read fail; that is the stop.
                 self.status = "interrupted"
+                self._ending = "stop"
                 return
             error = NbstreamError(
                 f"The {self.request.backend} backend failed unexpectedly "
@@ -100,11 +128,33 @@ class Stream:
             self._fail(error)
             raise error from exc
         finally:
-            self._ended_at = clock()
+            self._end = self._recorded_now if self._recorded_now is not None else clock() - started
             generator.close()
+            if self.record is not None and self.backend.name != "replay":
+                self._write_recording()
+
+    def _write_recording(self) -> None:
+        try:
+            append_exchange(
+                self.record or "",
+                self.request,
+                self._chunks,
+                self._times,
+                end=self._end,
+                ending=self._ending,
+                error=self.error,
+            )
+        except OSError as exc:
+            # Only when nothing else is on its way out: the stream's own ending comes first.
+            if self._ending in ("done", "stop"):
+                raise NbstreamError(
+                    f"Could not append to the recording {self.record} ({exc.strerror or exc}); "
+                    "check the path given to --record or $NBSTREAM_RECORD."
+                ) from None
 
     def _fail(self, exc: NbstreamError) -> None:
         self.status = "error"
+        self._ending = "error"
         self.error = exc
 
     def run(self) -> Response:
@@ -119,18 +169,20 @@ class Stream:
     def snapshot(self) -> Response:
         """The answer so far (or final), with timings; cheap enough to call 20×/s."""
         acc = self.accumulator
-        now = self._clock()
-        end = self._ended_at if self._ended_at is not None else now
+        end = self._end
+        if end is None and self._started_at is not None:
+            now = self._recorded_now
+            end = now if now is not None else self._clock() - self._started_at
         ttft = None
         rate = None
         tokens = acc.completion_tokens
-        if self._first_at is not None and self._started_at is not None:
-            ttft = self._first_at - self._started_at
-            span = end - self._first_at
+        first = self._first
+        if first is not None and end is not None:
+            ttft = first
+            span = end - first
             if span > 0 and tokens > 1:
                 # The first token's arrival starts the clock, so it is not counted.
                 rate = (tokens - 1) / span
-        elapsed = end - self._started_at if self._started_at is not None else None
         usage = acc.usage or Usage(completion_tokens=tokens if self.status != "streaming" else None)
         return Response(
             text=acc.text,
@@ -141,7 +193,7 @@ class Stream:
             model=self.request.spec,
             ttft_s=ttft,
             tokens_per_s=rate,
-            elapsed_s=elapsed,
+            elapsed_s=end,
             error=self.error.message if self.error is not None else None,
             tokens=tokens,
         )

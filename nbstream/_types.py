@@ -46,6 +46,11 @@ class Chunk:
     of a stream usually carries ``finish_reason`` and, when the backend reports it,
     ``usage``. ``tokens`` counts generated tokens in this chunk when the backend knows it
     (llama.cpp does; HTTP backends report totals in ``usage`` instead).
+
+    ``at`` is set only by replay: the seconds after the request was sent at which the
+    chunk arrived when it was recorded, so a replayed answer reports the recorded
+    timings. A replayed chunk that carries nothing but ``at`` marks the recorded end of
+    the stream; :class:`~nbstream.Stream` takes the time from it and passes it on to no one.
     """
 
     text: str = ""
@@ -54,6 +59,7 @@ class Chunk:
     usage: Usage | None = None
     model: str | None = None
     tokens: int = 0
+    at: float | None = None
 
 
 @dataclass(frozen=True)

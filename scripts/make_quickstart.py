@@ -1,9 +1,11 @@
-"""Writes notebooks/01-quickstart.ipynb (cells only); execute it to save real outputs."""
+"""Writes notebooks/01-quickstart.ipynb, executes it with the demo model and records it.
 
-from pathlib import Path
+The answers come from the real default model (Gemma 3 270M in the kernel); the
+recording in notebooks/recordings/01-quickstart.jsonl lets CI replay them under nbval.
+"""
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_tools import build
 
 cells = [
     new_markdown_cell(
@@ -55,6 +57,5 @@ cells = [
     ),
 ]
 
-nb = new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbformat.write(nb, Path(__file__).resolve().parent.parent / "notebooks" / "01-quickstart.ipynb")
+if __name__ == "__main__":
+    print(build("01-quickstart", cells))

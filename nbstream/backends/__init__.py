@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .._exceptions import UsageError
 from .._types import Cancel, Chunk, Request
 
-_MODULES = {"openai": "openai", "ollama": "ollama", "llama": "llamacpp"}
+_MODULES = {"openai": "openai", "ollama": "ollama", "llama": "llamacpp", "replay": "replay"}
 
 
 class Backend(Protocol):
@@ -45,7 +45,7 @@ def get_backend(name: str) -> Backend:
     module_name = _MODULES.get(name)
     if module_name is None:
         known = ", ".join(sorted(_MODULES))
-        raise UsageError(f"Unknown backend {name!r}; use one of {known} (or replay:).")
+        raise UsageError(f"Unknown backend {name!r}; use one of {known}.")
     module = importlib.import_module(f"{__name__}.{module_name}")
     backend: Backend = module.BACKEND
     return backend

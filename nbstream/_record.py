@@ -1,0 +1,160 @@
+"""Writing recordings: one JSON line per exchange, appended when a stream ends.
+
+A line keeps what a replay needs to be *exactly* what the user saw: the request, every
+chunk with the offset (seconds after the request) at which it arrived, the offset at
+which the stream ended, and how it ended — done, stopped (``Cancel``), interrupted
+(a kernel interrupt), closed by the consumer, or the error's class and sentence.
+Reading and matching them is :mod:`._replay`'s job.
+
+Secrets never reach the file: a :class:`Request` holds no key (only the *name* of the
+variable), the base URL loses its user info and query, backend options whose names
+look like credentials (``api_key``, ``headers``…) are dropped, and the values of
+credential-like environment variables are masked as ``***`` wherever they appear, in
+the prompt and in the answer alike. The same masking is applied to a request before it
+is looked up, so a replay finds it and an error message never shows the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Sequence
+from typing import Any
+
+from ._exceptions import NbstreamError, UsageError
+from ._types import Chunk, Request
+
+FORMAT_VERSION = 1
+_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|header|cookie|credential", re.I)
+_MASK = "***"
+
+
+def prepare(path: str) -> str:
+    """Check now that ``path`` can be appended to (creating its folder); return it absolute."""
+    full = os.path.abspath(os.path.expanduser(path))
+    try:
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot write the recording {path} ({exc.strerror or exc}); "
+            "give --record or $NBSTREAM_RECORD a writable file."
+        ) from None
+    return full
+
+
+def append_exchange(
+    path: str,
+    request: Request,
+    chunks: Sequence[Chunk],
+    times: Sequence[float],
+    *,
+    end: float | None,
+    ending: str,
+    error: NbstreamError | None,
+) -> None:
+    """Append one exchange as a JSON line (the Stream calls this when it ends)."""
+    line = {
+        "nbstream": FORMAT_VERSION,
+        "request": request_dict(request),
+        "chunks": [_chunk_dict(chunk, at) for chunk, at in zip(chunks, times, strict=True)],
+        "end": end,
+        "ending": ending,
+        "error": None
+        if error is None
+        else {
+            "type": type(error).__name__,
+            "message": error.message,
+            "status_code": getattr(error, "status_code", None),
+        },
+    }
+    text = json.dumps(_masked(line, _secret_values(request)), ensure_ascii=False)
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text + "\n")
+
+
+def request_dict(request: Request) -> dict[str, Any]:
+    """The request as recorded: everything that shapes the answer, no secrets."""
+    options = {
+        key: value
+        for key, value in request.options.items()
+        if not _SECRET_NAME.search(key) and _is_json(value)
+    }
+    return {
+        "backend": request.backend,
+        "model": request.model,
+        "messages": [m.as_dict() for m in request.messages],
+        "prompt": request.prompt,
+        "raw": request.raw,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "stop": list(request.stop),
+        "base_url": _public_url(request.endpoint.base_url),
+        "options": options,
+    }
+
+
+def _chunk_dict(chunk: Chunk, at: float) -> dict[str, Any]:
+    data: dict[str, Any] = {"t": at}
+    if chunk.text:
+        data["text"] = chunk.text
+    if chunk.reasoning:
+        data["reasoning"] = chunk.reasoning
+    if chunk.finish_reason is not None:
+        data["finish_reason"] = chunk.finish_reason
+    if chunk.usage is not None:
+        data["usage"] = chunk.usage.as_dict()
+    if chunk.model is not None:
+        data["model"] = chunk.model
+    if chunk.tokens:
+        data["tokens"] = chunk.tokens
+    return data
+
+
+def _public_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _is_json(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _secret_values(request: Request) -> list[str]:
+    names = {name for name in os.environ if _SECRET_NAME.search(name)}
+    if request.endpoint.api_key_env:
+        names.add(request.endpoint.api_key_env)
+    values = {os.environ.get(name, "") for name in names}
+    # Short values ("1", "true") are settings, not secrets, and would mask real text.
+    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+
+
+def _masked(value: Any, secrets: Sequence[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, _MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    return value
+
+
+def public_request(request: Request) -> dict[str, Any]:
+    """The request as it is recorded and looked up: no secrets, keys masked."""
+    masked: dict[str, Any] = _masked(request_dict(request), _secret_values(request))
+    return masked
