@@ -68,3 +68,15 @@ def test_no_default_names_the_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     message = str(info.value)
     for way in ("%llm use", "LLMMagics.model", "NBSTREAM_MODEL", "nbstream[demo]"):
         assert way in message
+
+
+def test_replay_without_the_demo_package_names_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbstream._registry as registry_module
+
+    monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
+    monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
+    monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
+    assert (
+        Registry().default_spec("").endswith("/" + registry_module.DEMO_FILE)
+        or Registry().default_spec("") == f"llama:{registry_module.DEMO_FILE}"
+    )
