@@ -158,6 +158,8 @@ def run_live(
         stop = Interrupted(
             f"Generation stopped after {response.tokens} tokens; "
             "the partial answer stays above and in _llm."
+            if response.tokens
+            else "Generation stopped before the first token; run the cell again when ready."
         )
         stop.response = response  # type: ignore[attr-defined]
         raise stop
