@@ -25,6 +25,7 @@ from ._exceptions import NbstreamError, UsageError
 from ._generate import FORMATS, build_request, run_live
 from ._prompt import interpolate
 from ._registry import DEFAULT_REGISTRY, ModelSpec, looks_like_spec
+from ._secrets import mask, secret_values
 from .backends import get_backend
 
 SUBCOMMANDS = ("use", "alias", "models", "history", "reset")
@@ -264,7 +265,7 @@ class LLMMagics(Magics):
         request = build_request(
             spec, "", base_url=args.base_url, api_key_env=args.api_key_env, timeout=args.timeout
         )
-        names = get_backend(spec.backend).models(request)
+        names = mask(get_backend(spec.backend).models(request), secret_values(request))
         listing = "\n".join(f"- `{spec.backend}:{n}`" for n in names)
         _show_markdown(listing or f"*The {spec.backend} backend reports no models.*")
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._exceptions import NbstreamError, UsageError
+from ._secrets import mask, secret_values
 from ._types import Chunk, Request
 
 FORMAT_VERSION = 1
@@ -134,24 +135,11 @@ def _is_json(value: object) -> bool:
 
 
 def _secret_values(request: Request) -> list[str]:
-    names = {name for name in os.environ if _SECRET_NAME.search(name)}
-    if request.endpoint.api_key_env:
-        names.add(request.endpoint.api_key_env)
-    values = {os.environ.get(name, "") for name in names}
-    # Short values ("1", "true") are settings, not secrets, and would mask real text.
-    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+    return secret_values(request)
 
 
 def _masked(value: Any, secrets: Sequence[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, _MASK)
-        return value
-    if isinstance(value, dict):
-        return {k: _masked(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, secrets) for v in value]
-    return value
+    return mask(value, secrets)
 
 
 def public_request(request: Request) -> dict[str, Any]:

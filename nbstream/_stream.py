@@ -25,6 +25,7 @@ from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
 from ._record import append_exchange
 from ._response import Response, Status
+from ._secrets import mask, secret_values
 from ._types import Cancel, Chunk, Request, Usage
 from .backends import Backend
 
@@ -61,6 +62,7 @@ class Stream:
         # interrupt), closed (the consumer stopped reading) or error.
         self._ending = "done"
         self._consumed = False
+        self._secrets = secret_values(request)
 
     def __iter__(self) -> Iterator[Chunk]:
         if self._consumed:
@@ -155,6 +157,9 @@ class Stream:
     def _fail(self, exc: NbstreamError) -> None:
         self.status = "error"
         self._ending = "error"
+        # A server may echo the key in its error; the message is all the user sees.
+        exc.message = mask(exc.message, self._secrets)
+        exc.args = (exc.message, *exc.args[1:])
         self.error = exc
 
     def run(self) -> Response:
@@ -184,9 +189,10 @@ class Stream:
                 # The first token's arrival starts the clock, so it is not counted.
                 rate = (tokens - 1) / span
         usage = acc.usage or Usage(completion_tokens=tokens if self.status != "streaming" else None)
+        secrets = self._secrets
         return Response(
-            text=acc.text,
-            reasoning=acc.reasoning,
+            text=mask(acc.text, secrets),
+            reasoning=mask(acc.reasoning, secrets),
             status=self.status,
             finish_reason=acc.finish_reason,
             usage=usage,
