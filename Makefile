@@ -12,7 +12,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: quickstart test lint typecheck unit notebooks notebooks-record bench soak clean
+.PHONY: quickstart test lint typecheck unit notebooks notebooks-record labextension jstest bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,19 @@ test: $(BIN)/python
 	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 	$(BIN)/pip install -e ".[test,demo]"
-	$(MAKE) lint typecheck unit notebooks
+	$(MAKE) labextension lint typecheck jstest unit notebooks
+
+# The JupyterLab extension: TypeScript in labextension/, built into nbstream/labextension.
+# pip install builds it once; this rebuilds it and links it into the venv.
+JLPM := cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" $(CURDIR)/$(BIN)/jlpm
+
+labextension: $(BIN)/python
+	$(JLPM) install --immutable
+	$(JLPM) build:prod
+	$(BIN)/jupyter labextension develop --overwrite .
+
+jstest:
+	$(JLPM) test
 
 lint:
 	$(BIN)/ruff check .

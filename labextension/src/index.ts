@@ -1,0 +1,107 @@
+/**
+ * The plugin: registers the answer renderer with JupyterLab's renderer registry and
+ * gives it what its buttons need from the notebook (the cell, the kernel); and has
+ * `%%llm` cells highlighted as Markdown.
+ *
+ * A plain plugin rather than a mime-extension, because Stop and Insert below need the
+ * notebook tracker. The factory is added at start-up, before any notebook opens, so
+ * each notebook's copy of the registry has it. It is `safe` (it renders model text only
+ * through the sanitizer) and ranked above `text/markdown` (lower number wins), so
+ * reopened, untrusted notebooks use it too.
+ */
+
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Clipboard } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
+import { INotebookTracker, Notebook, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+
+import { highlightPrompts } from './highlight';
+import { AnswerRenderer, IAnswerActions, MIME_TYPE } from './widget';
+
+export { AnswerRenderer, MIME_TYPE } from './widget';
+
+/** Below `text/markdown` (60) and `text/html` (50): picked first wherever present. */
+export const RANK = 30;
+
+interface ICellPlace {
+  panel: NotebookPanel;
+  index: number;
+}
+
+/** The notebook and cell index whose output contains `node`, if any. */
+function findCell(tracker: INotebookTracker, node: HTMLElement): ICellPlace | null {
+  let found: ICellPlace | null = null;
+  tracker.forEach(panel => {
+    if (found || !panel.node.contains(node)) {
+      return;
+    }
+    const index = panel.content.widgets.findIndex(cell => cell.node.contains(node));
+    if (index >= 0) {
+      found = { panel, index };
+    }
+  });
+  return found;
+}
+
+function notebookActions(tracker: INotebookTracker): IAnswerActions {
+  return {
+    isRunning(node) {
+      const place = findCell(tracker, node);
+      if (!place) {
+        return false;
+      }
+      const model = place.panel.content.widgets[place.index].model as {
+        executionState?: string;
+      };
+      return model.executionState === 'running';
+    },
+    stop(node) {
+      const place = findCell(tracker, node);
+      void place?.panel.sessionContext.session?.kernel?.interrupt();
+    },
+    insertBelow(node, code) {
+      const place = findCell(tracker, node);
+      if (!place) {
+        return;
+      }
+      const notebook: Notebook = place.panel.content;
+      notebook.activeCellIndex = place.index;
+      NotebookActions.insertBelow(notebook);
+      notebook.activeCell?.model.sharedModel.setSource(code);
+      notebook.mode = 'command';
+    },
+    copy(text) {
+      Clipboard.copyToSystem(text);
+    }
+  };
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'nbstream:renderer',
+  description: 'Renders streamed nbstream answers: live Markdown, status, Stop, Copy.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry, INotebookTracker],
+  optional: [IEditorLanguageRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    tracker: INotebookTracker,
+    languages: IEditorLanguageRegistry | null
+  ): void => {
+    const actions = notebookActions(tracker);
+    const factory: IRenderMime.IRendererFactory = {
+      safe: true,
+      mimeTypes: [MIME_TYPE],
+      defaultRank: RANK,
+      createRenderer: options => new AnswerRenderer(options, actions)
+    };
+    rendermime.addFactory(factory, RANK);
+    if (languages) {
+      highlightPrompts(tracker, languages);
+    }
+  }
+};
+
+export default plugin;
