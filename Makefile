@@ -69,6 +69,7 @@ bench:
 	$(BIN)/python bench/bench_llama_loop.py
 	$(BIN)/python bench/bench_openai.py
 	$(BIN)/python bench/bench_decoders.py
+	$(BIN)/python bench/bench_widget.py
 
 soak:
 	$(BIN)/python bench/soak.py

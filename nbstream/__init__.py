@@ -1,9 +1,10 @@
 """nbstream: LLM answers that stream live into Jupyter, from any backend.
 
 ``%load_ext nbstream`` registers ``%%llm`` / ``%llm`` (also as ``%%nbstream``). The
-Python API is ``generate()`` (live in the cell, returns a :class:`Response`) and
-``stream()`` (chunks, no display). Everything public is re-exported here from private
-modules; ``__all__`` is the whole public surface (a test keeps it honest).
+Python API is ``generate()`` (live in the cell, returns a :class:`Response`),
+``stream()`` (chunks, no display) and ``chat()`` (the chat widget). Everything public is
+re-exported here from private modules; ``__all__`` is the whole public surface (a test
+keeps it honest).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from ._generate import generate, stream
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Chunk, Message, Request, Usage
+from ._widget import Chat, chat
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BackendUnavailable",
     "Cancel",
+    "Chat",
     "Chunk",
     "ConnectError",
     "HTTPStatusError",
@@ -48,6 +51,7 @@ __all__ = [
     "Usage",
     "UsageError",
     "__version__",
+    "chat",
     "generate",
     "load_ipython_extension",
     "stream",
@@ -64,3 +68,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Nothing to undo beyond IPython's own bookkeeping."""
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where Jupyter finds the prebuilt JupyterLab extension (``nbstream/labextension``)."""
+    return [{"src": "labextension", "dest": "nbstream"}]

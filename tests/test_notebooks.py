@@ -25,6 +25,7 @@ MIME = "application/vnd.nbstream.v1+json"
 GENERATORS = {
     "01-quickstart": "make_quickstart",
     "02-endpoints": "make_endpoints",
+    "03-chat-widget": "make_chat_widget",
     "04-prompts-and-variables": "make_prompts",
     "05-testing-llm-notebooks": "make_testing",
 }
@@ -95,7 +96,9 @@ def test_each_notebook_with_answers_has_its_recording() -> None:
         if name == "05-testing-llm-notebooks":
             recording = NOTEBOOKS / "recordings" / "05-example.jsonl"
         lines = recording.read_text(encoding="utf-8").splitlines()
-        assert lines and all(json.loads(line)["ending"] == "done" for line in lines)
+        # The chat notebook shows Stop, so one of its answers ends that way on purpose.
+        allowed = ("done", "stop") if name == "03-chat-widget" else ("done",)
+        assert lines and all(json.loads(line)["ending"] in allowed for line in lines)
 
 
 def test_no_key_in_saved_outputs_or_recordings() -> None:

@@ -1,0 +1,292 @@
+"""``nbstream.chat()``: a conversation widget that streams, stops and survives a reload.
+
+State lives in synced traits (``turns``: the finished messages, ``busy``, ``model``), so
+a re-render or a second view shows the conversation; commands travel as custom messages
+(``send``, ``stop``, ``reset``, ``model``, ``hello``), the same ones whether they come
+from the buttons or from ``chat.send()`` / ``chat.stop()`` in Python. Each answer runs on
+its own worker thread (:mod:`._chat_run`) and streams to this widget's own comm, never
+to whichever cell runs now, as coalesced deltas.
+
+One answer at a time: a send while an answer streams is refused (``UsageError`` from
+Python, a one-line notice in the widget) rather than queued, so two answers can never
+interleave and nothing is sent that the user cannot see coming.
+
+What the saved notebook shows: see :mod:`._chat_transcript` — the widget is followed by
+a Markdown transcript display that is replaced each time an answer ends.
+
+``chat.messages`` is what the model is sent next time: user and assistant turns (the
+system prompt is kept apart in ``chat.system``). An exchange that failed stays on screen,
+marked, but is left out, so the next question never follows an unanswered one; an
+answer stopped with text is kept, since the user saw it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anywidget
+from traitlets import Bool, Dict, Int, List, Unicode, observe, validate
+
+from ._bundle import short_model, status_line
+from ._chat_run import Generation
+from ._chat_transcript import chat_repr, transcript_markdown, transcript_plain
+from ._exceptions import UsageError
+from ._generate import build_request
+from ._registry import DEFAULT_REGISTRY, ModelSpec
+from ._response import Response
+from ._types import Message, Request
+
+STATIC = Path(__file__).parent / "static"
+BUSY = "The chat is still answering; press Stop (chat.stop()) or wait for it (chat.wait())."
+_REQUEST_KEYS = ("temperature", "max_tokens", "seed", "base_url", "api_key_env", "timeout")
+
+
+class Chat(anywidget.AnyWidget):
+    """The chat widget; create it with :func:`chat`."""
+
+    _esm = STATIC / "chat.js"
+    _css = STATIC / "chat.css"
+
+    model = Unicode("", help="The model spec the next answer uses.").tag(sync=True)
+    model_label = Unicode("").tag(sync=True)
+    system = Unicode("", help="The system prompt sent before the conversation.")
+    turns = List(Dict(), help="Finished messages, with status and stats.").tag(sync=True)
+    busy = Bool(False).tag(sync=True)
+    generation = Int(0).tag(sync=True)
+    notice = Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        model: str | None = None,
+        system: str | None = None,
+        *,
+        messages: Iterable[Mapping[str, str] | Message] = (),
+        max_rate: float = 20.0,
+        **options: Any,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._running: Generation | None = None
+        self._count = 0
+        self._max_rate = max_rate
+        self.options: dict[str, Any] = options
+        self._transcript_id = uuid.uuid4().hex
+        self._displayed = False
+        self.last_response: Response | None = None
+        spec = _resolve(model).spec if model is None else model
+        turns = [_turn_of(m) for m in messages]
+        super().__init__(model=spec, system=system or "", turns=turns)
+        self.on_msg(self._on_message)
+
+    # -- Python API: what the buttons do ----------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Ask ``text``; the answer streams into the widget (``wait()`` blocks for it)."""
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError("Nothing to send: write a question, e.g. chat.send('Hello').")
+        with self._lock:
+            if self._running is not None:
+                raise UsageError(BUSY)
+            request = self._request(text)
+            self._count += 1
+            generation = Generation(self._count, request, self._custom, max_rate=self._max_rate)
+            self._running = generation
+            with self.hold_sync():
+                self.turns = [*self.turns, {"role": "user", "content": text}]
+                self.generation = generation.number
+                self.notice = ""
+                self.busy = True
+        worker = threading.Thread(
+            target=self._work, args=(generation,), name="nbstream-chat", daemon=True
+        )
+        worker.start()
+
+    def _request(self, text: str) -> Request:
+        named = {k: v for k, v in self.options.items() if k in _REQUEST_KEYS}
+        extra = {k: v for k, v in self.options.items() if k not in _REQUEST_KEYS and k != "stop"}
+        stop = self.options.get("stop", ())
+        return build_request(
+            _resolve(self.model),
+            text,
+            system=self.system or None,
+            history=[Message(m["role"], m["content"]) for m in self.messages],  # type: ignore[arg-type]
+            stop=(stop,) if isinstance(stop, str) else stop,
+            options=extra,
+            **named,
+        )
+
+    def stop(self) -> None:
+        """Stop the answer now; what arrived stays, marked stopped. Does not wait."""
+        with self._lock:
+            running = self._running
+        if running is not None:
+            running.cancel.request()
+
+    def wait(self, timeout: float | None = None) -> Response | None:
+        """Block until the current answer ends; return it (the last one if none runs).
+
+        A kernel interrupt while waiting stops the answer, then propagates.
+        """
+        with self._lock:
+            running = self._running
+        if running is None:
+            return self.last_response
+        try:
+            if not running.done.wait(timeout):
+                raise TimeoutError(f"the answer did not end within {timeout} s")
+        except KeyboardInterrupt:
+            running.cancel.request()
+            running.done.wait(5)
+            raise
+        return running.response
+
+    def reset(self) -> None:
+        """Start over: stop any answer and forget the conversation."""
+        with self._lock:
+            running, self._running = self._running, None
+            if running is not None:
+                running.cancel.request()
+            with self.hold_sync():
+                self.turns = []
+                self.notice = ""
+                self.busy = False
+        self._publish_transcript()
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        """The history the model is sent next: ``[{"role", "content"}, …]``."""
+        return [
+            {"role": t["role"], "content": t["content"]}
+            for t in self.turns
+            if t.get("in_history", True)
+        ]
+
+    # -- the worker ---------------------------------------------------------------------
+
+    def _work(self, generation: Generation) -> None:
+        response = generation.run()
+        with self._lock:
+            if generation is self._running:
+                self._running = None
+                self.last_response = response
+                kept = response.status != "error" and bool(response.text)
+                turns = [dict(t) for t in self.turns]
+                if not kept and turns and turns[-1]["role"] == "user":
+                    turns[-1]["in_history"] = False
+                turns.append(_answer_turn(response, kept))
+                with self.hold_sync():
+                    self.turns = turns
+                    self.busy = False
+                self._publish_transcript()
+        generation.done.set()
+
+    def _custom(self, message: dict[str, Any]) -> None:
+        self._send({"method": "custom", "content": message})
+
+    # -- messages from the front end ----------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        try:
+            if kind == "send":
+                self.send(str(content.get("text", "")))
+            elif kind == "stop":
+                self.stop()
+            elif kind == "reset":
+                self.reset()
+            elif kind == "model":
+                self.model = str(content.get("model", "")).strip()
+            elif kind == "hello":
+                with self._lock:
+                    running = self._running
+                if running is not None:
+                    running.snapshot()
+        except UsageError as exc:
+            self.notice = exc.message
+
+    # -- model --------------------------------------------------------------------------
+
+    @validate("model")
+    def _check_model(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        _resolve(value or None)  # raises UsageError with the fix
+        return value
+
+    @observe("model")
+    def _label_model(self, change: Any) -> None:
+        self.model_label = short_model(_resolve(change["new"] or None).spec)
+
+    # -- display ------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return chat_repr(self.model, self.turns, self.busy)
+
+    def _transcript_bundle(self) -> dict[str, str]:
+        return {
+            "text/markdown": transcript_markdown(self.model, self.turns),
+            "text/plain": transcript_plain(self.model, self.turns),
+        }
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        data, metadata = self._repr_mimebundle_() or ({}, {})
+        display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
+        display(self._transcript_bundle(), raw=True, display_id=self._transcript_id)  # type: ignore[no-untyped-call]
+        self._displayed = True
+
+    def _publish_transcript(self) -> None:
+        if not self._displayed:
+            return
+        from IPython.display import update_display
+
+        update_display(self._transcript_bundle(), raw=True, display_id=self._transcript_id)  # type: ignore[no-untyped-call]
+
+
+def chat(model: str | None = None, system: str | None = None, **options: Any) -> Chat:
+    """A chat widget: ``chat = nbstream.chat(model="ollama:llama3.2", system="Be terse.")``.
+
+    Show it by ending a cell with ``chat``. ``model`` is a spec like ``%%llm``'s (default:
+    the notebook's default model). Keyword arguments: ``messages`` (a history to start
+    from), ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
+    ``api_key_env``, ``timeout``; anything else is passed to the backend as an option.
+    They are kept in ``chat.options`` (a dict), which later sends read: change it freely.
+    """
+    return Chat(model, system, **options)
+
+
+def _resolve(model: str | None) -> ModelSpec:
+    return DEFAULT_REGISTRY.resolve(model or None)
+
+
+def _turn_of(message: Mapping[str, str] | Message) -> dict[str, Any]:
+    if isinstance(message, Message):
+        return {"role": message.role, "content": message.content}
+    role, content = message.get("role"), message.get("content")
+    if role not in ("user", "assistant") or not isinstance(content, str):
+        raise UsageError(
+            "Each message must be {'role': 'user' or 'assistant', 'content': text}; "
+            "pass the system prompt as system=."
+        )
+    return {"role": role, "content": content}
+
+
+def _answer_turn(response: Response, kept: bool) -> dict[str, Any]:
+    turn: dict[str, Any] = {
+        "role": "assistant",
+        "content": response.text,
+        "status": response.status,
+        "stats": status_line(response),
+    }
+    if response.reasoning:
+        turn["reasoning"] = response.reasoning
+    if response.error:
+        turn["error"] = response.error
+    if not kept:
+        turn["in_history"] = False
+    return turn
