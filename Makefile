@@ -11,6 +11,9 @@ BIN    := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Tools that call other tools (jupyter labextension → jupyter-builder, jlpm → node) find
+# them in the venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: quickstart test lint typecheck unit notebooks notebooks-record labextension jstest bench soak clean
 
