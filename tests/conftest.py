@@ -27,3 +27,9 @@ def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("models") / "tiny-chat.gguf"
     return write_tiny_model(path, chat_template=SIMPLE_CHAT_TEMPLATE)
+
+
+# The browser and JupyterLab fixtures are registered here, once: imported into each test
+# module instead, every module would get its own "session" browser, and a second
+# Playwright sync session cannot start while the first one runs.
+from .lab import browser_fixture, lab_server_fixture, page_fixture  # noqa: E402, F401

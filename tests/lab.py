@@ -5,9 +5,8 @@ grows, a Stop button that interrupts the kernel, a reopened notebook that still 
 — so these tests drive JupyterLab (a server on 127.0.0.1, the venv's kernel) from
 Debian's Chromium through Playwright, never from a browser a test tool downloaded.
 
-Use it from a test module::
+Use it from a test module (the fixtures are registered once, in ``conftest.py``)::
 
-    from .lab import browser_fixture, lab_server_fixture, page_fixture  # noqa: F401
     from .lab import open_notebook, run_all, screenshot, wait_for_idle, write_notebook
 
     def test_it(lab_server, page):
@@ -17,7 +16,8 @@ Use it from a test module::
         wait_for_idle(page)
         print(screenshot(page, "after-run"))
 
-Fixtures (import them as ``*_fixture``, like ``scripted_server_fixture``):
+Fixtures (registered in ``conftest.py``; a second registration would start a second
+"session" browser, which Playwright's sync API refuses):
 
 * ``lab_server`` (session) — a :class:`LabServer` with ``.url`` (ends in ``/``),
   ``.token``, ``.root`` (a temp dir: write notebooks there) and ``.data_dir`` (its

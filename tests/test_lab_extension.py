@@ -26,11 +26,8 @@ from nbformat.sign import NotebookNotary
 from .lab import (
     LabServer,
     artifacts_dir,
-    browser_fixture,  # noqa: F401
     kernel_state,
-    lab_server_fixture,  # noqa: F401
     open_notebook,
-    page_fixture,  # noqa: F401
     run_cell,
     save,
     screenshot,

@@ -23,10 +23,7 @@ import pytest
 
 from .lab import (
     LabServer,
-    browser_fixture,  # noqa: F401
-    lab_server_fixture,  # noqa: F401
     open_notebook,
-    page_fixture,  # noqa: F401
     run_cell,
     save,
     screenshot,
