@@ -126,6 +126,8 @@ def lab_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
         f"--ServerApp.root_dir={root}",
         "--ServerApp.allow_root=True",
         "--LabApp.expose_app_in_browser=True",
+        # Notebook 7 (the notebook package) is served by the same server at /notebooks/.
+        "--JupyterNotebookApp.expose_app_in_browser=True",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
