@@ -23,7 +23,8 @@ $(BIN)/python:
 
 quickstart: $(BIN)/python
 	$(BIN)/pip install -e ".[llama,demo]" "jupyterlab>=4.2"
-	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
+	$(MAKE) labextension
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/01-quickstart.ipynb
 
 # Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
