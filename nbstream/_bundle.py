@@ -95,6 +95,12 @@ def build(
     payload = response.to_dict()
     payload["format"] = fmt
     payload["status_line"] = status
+    timings = {
+        "ttft_s": response.ttft_s,
+        "tokens_per_s": response.tokens_per_s,
+        "elapsed_s": response.elapsed_s,
+    }
+    payload["timings"] = timings
     data = {"text/plain": plain, "text/markdown": markdown, MIME_TYPE: payload}
     metadata = {
         "nbstream": {
@@ -102,11 +108,7 @@ def build(
             "params": params or {},
             "status": response.status,
             "usage": response.usage.as_dict(),
-            "timings": {
-                "ttft_s": response.ttft_s,
-                "tokens_per_s": response.tokens_per_s,
-                "elapsed_s": response.elapsed_s,
-            },
+            "timings": timings,
         }
     }
     return data, metadata

@@ -53,6 +53,9 @@ def test_bundle_has_the_three_types_and_is_deterministic() -> None:
     payload = data[MIME_TYPE]
     assert payload["text"] == r.text and payload["reasoning"] == "because"
     assert payload["usage"] == {"prompt_tokens": 1, "completion_tokens": 3}
+    assert set(payload["timings"]) == {"ttft_s", "tokens_per_s", "elapsed_s"}
+    for key in ("text", "reasoning", "status", "model", "usage", "timings"):
+        assert key in payload
     assert metadata["nbstream"]["params"] == {"temperature": 0}
     assert build(r, params={"temperature": 0}) == (data, metadata)
 
