@@ -14,26 +14,6 @@ import shlex
 
 from ._registry import looks_like_spec
 
-VALUE_OPTIONS = frozenset(
-    {
-        "-m",
-        "--model",
-        "-s",
-        "--system",
-        "-t",
-        "--temperature",
-        "-n",
-        "--max-tokens",
-        "--seed",
-        "--stop",
-        "-o",
-        "--out",
-        "--format",
-        "--base-url",
-        "--api-key-env",
-        "--timeout",
-    }
-)
 _WORD = re.compile(r"""(?:[^\s'"]+|'[^']*'|"(?:\\.|[^"\\])*")+""")
 
 
@@ -52,8 +32,14 @@ def _unquote(word: str) -> str:
     return parts[0] if parts else ""
 
 
-def split_line(line: str, aliases: dict[str, str]) -> tuple[str, str]:
-    """``(options_text, prompt)`` for the line form of the magic."""
+def split_line(
+    line: str, aliases: dict[str, str], value_options: frozenset[str]
+) -> tuple[str, str]:
+    """``(options_text, prompt)`` for the line form of the magic.
+
+    ``value_options`` are the option strings that take a value (``-t``, ``--record``…);
+    the magic derives them from its argument parser so the two cannot drift apart.
+    """
     position = 0
     expecting_value = False
     seen_spec = False
@@ -63,7 +49,7 @@ def split_line(line: str, aliases: dict[str, str]) -> tuple[str, str]:
             expecting_value = False
         elif word.startswith("-") and len(word) > 1:
             name = word.split("=", 1)[0]
-            expecting_value = name in VALUE_OPTIONS and "=" not in word
+            expecting_value = name in value_options and "=" not in word
         elif not seen_spec and looks_like_spec(_unquote(word), aliases):
             seen_spec = True
         else:

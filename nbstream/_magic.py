@@ -60,6 +60,14 @@ def _parser() -> _Parser:
 
 
 PARSER = _parser()
+# Options that take a value, for reading the line form ``%llm -t 0 SPEC prompt…``; -c's
+# NAME is optional, and in the line form -c takes none (``--chat=NAME`` names one).
+VALUE_OPTIONS = frozenset(
+    option
+    for action in PARSER._actions
+    if action.option_strings and action.nargs is None
+    for option in action.option_strings
+)
 
 
 def parse_options(words: list[str], aliases: dict[str, str]) -> tuple[argparse.Namespace, str]:
@@ -128,7 +136,7 @@ class LLMMagics(Magics):
         if first in SUBCOMMANDS:
             getattr(self, f"_cmd_{first}")(rest)
             return
-        options, prompt = _lineparse.split_line(line, self._all_aliases())
+        options, prompt = _lineparse.split_line(line, self._all_aliases(), VALUE_OPTIONS)
         if not prompt.strip():
             raise UsageError("No prompt: write %llm SPEC your question, or use %%llm with a cell.")
         self._run(options, prompt)
