@@ -33,6 +33,9 @@ from .backends import Backend, get_backend
 from .backends.replay import Playback, route
 
 FORMATS = ("markdown", "text", "code")
+# Sampling and endpoint keywords of build_request() that the Python API and the chat
+# widget take as plain keyword arguments; anything else is a backend option.
+REQUEST_KEYWORDS = ("temperature", "max_tokens", "seed", "base_url", "api_key_env", "timeout")
 ENV_RECORD = "NBSTREAM_RECORD"
 
 
@@ -190,17 +193,7 @@ def _prepare(
     stop = kwargs.pop("stop", ())
     if isinstance(stop, str):
         stop = (stop,)
-    known = {
-        "system",
-        "history",
-        "raw",
-        "temperature",
-        "max_tokens",
-        "seed",
-        "base_url",
-        "api_key_env",
-        "timeout",
-    }
+    known = {"system", "history", "raw", *REQUEST_KEYWORDS}
     named = {key: kwargs.pop(key) for key in list(kwargs) if key in known}
     history = tuple(
         m if isinstance(m, Message) else Message(m["role"], m["content"])

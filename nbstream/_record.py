@@ -29,7 +29,6 @@ from ._types import Chunk, Request
 
 FORMAT_VERSION = 1
 _SECRET_NAME = re.compile(r"key|token|secret|passw|auth|header|cookie|credential", re.I)
-_MASK = "***"
 
 
 def prepare(path: str) -> str:
@@ -72,7 +71,7 @@ def append_exchange(
             "status_code": getattr(error, "status_code", None),
         },
     }
-    text = json.dumps(_masked(line, _secret_values(request)), ensure_ascii=False)
+    text = json.dumps(mask(line, secret_values(request)), ensure_ascii=False)
     with open(path, "a", encoding="utf-8") as file:
         file.write(text + "\n")
 
@@ -134,15 +133,7 @@ def _is_json(value: object) -> bool:
     return True
 
 
-def _secret_values(request: Request) -> list[str]:
-    return secret_values(request)
-
-
-def _masked(value: Any, secrets: Sequence[str]) -> Any:
-    return mask(value, secrets)
-
-
 def public_request(request: Request) -> dict[str, Any]:
     """The request as it is recorded and looked up: no secrets, keys masked."""
-    masked: dict[str, Any] = _masked(request_dict(request), _secret_values(request))
+    masked: dict[str, Any] = mask(request_dict(request), secret_values(request))
     return masked

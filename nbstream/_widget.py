@@ -35,14 +35,13 @@ from ._bundle import short_model, status_line
 from ._chat_run import Generation
 from ._chat_transcript import chat_repr, transcript_markdown, transcript_plain
 from ._exceptions import UsageError
-from ._generate import build_request
+from ._generate import REQUEST_KEYWORDS, build_request
 from ._registry import DEFAULT_REGISTRY, ModelSpec
 from ._response import Response
 from ._types import Message, Request
 
 STATIC = Path(__file__).parent / "static"
 BUSY = "The chat is still answering; press Stop (chat.stop()) or wait for it (chat.wait())."
-_REQUEST_KEYS = ("temperature", "max_tokens", "seed", "base_url", "api_key_env", "timeout")
 
 
 class Chat(anywidget.AnyWidget):
@@ -105,8 +104,8 @@ class Chat(anywidget.AnyWidget):
         worker.start()
 
     def _request(self, text: str) -> Request:
-        named = {k: v for k, v in self.options.items() if k in _REQUEST_KEYS}
-        extra = {k: v for k, v in self.options.items() if k not in _REQUEST_KEYS and k != "stop"}
+        named = {k: v for k, v in self.options.items() if k in REQUEST_KEYWORDS}
+        extra = {k: v for k, v in self.options.items() if k not in REQUEST_KEYWORDS and k != "stop"}
         stop = self.options.get("stop", ())
         return build_request(
             _resolve(self.model),
