@@ -21,13 +21,12 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.kernel import MIME, Execution, Kernel  # noqa: E402
+from tests.kernel import MIME, Execution, Kernel, stamp  # noqa: E402
 from tests.tinymodel import write_tiny_model  # noqa: E402
 
 LENGTHS = (2_000, 6_000)
@@ -84,13 +83,6 @@ for _c in _m.llama.create_completion({prompt!r}, max_tokens={n}, temperature=0, 
         break
 print(json.dumps({{"seconds": time.perf_counter() - _s0, "chunks": _k}}))
 """
-
-
-def stamp(msg: dict) -> float:  # type: ignore[type-arg]
-    date = msg["header"]["date"]
-    if isinstance(date, str):
-        date = datetime.fromisoformat(date)
-    return float(date.timestamp())
 
 
 def last_json(execution: Execution) -> dict:  # type: ignore[type-arg]

@@ -18,7 +18,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import psutil
 
@@ -27,12 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.kernel import Kernel  # noqa: E402
 from tests.servers.ollama_fake import OllamaFake  # noqa: E402
-from tests.servers.scripted import STALL, Recorded, Script, ScriptedServer, sse  # noqa: E402
+from tests.servers.scripted import STALL, Recorded, Script, ScriptedServer, chat_delta, sse  # noqa: E402
 from tests.tinymodel import write_tiny_model  # noqa: E402
-
-
-def delta(text: str = "", finish: str | None = None) -> dict[str, Any]:
-    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
 
 
 def respond(request: Recorded) -> Script:
@@ -40,11 +35,11 @@ def respond(request: Recorded) -> Script:
     if prompt.startswith("fail500"):
         return Script(status=500, headers=(("Content-Type", "text/plain"),), body=[b"down"])
     if prompt.startswith("midstream"):
-        return Script(body=sse(delta("half "), {"error": {"message": "model crashed"}}))
+        return Script(body=sse(chat_delta("half "), {"error": {"message": "model crashed"}}))
     if prompt.startswith("stall"):
-        return Script(body=[*sse(delta("slow "), done=False), STALL])
-    words = [delta(f"word{i} ") for i in range(200)]
-    return Script(body=sse(*words, delta(finish="stop")))
+        return Script(body=[*sse(chat_delta("slow "), done=False), STALL])
+    words = [chat_delta(f"word{i} ") for i in range(200)]
+    return Script(body=sse(*words, chat_delta(finish="stop")))
 
 
 def kernel_state(kernel: Kernel, pid: int, ports: set[int]) -> dict[str, float]:

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from queue import Empty
 from typing import Any
 
@@ -62,6 +63,14 @@ class Execution:
 
     def summary(self) -> list[str]:
         return [m["msg_type"] for m in self.messages]
+
+
+def stamp(msg: dict[str, Any]) -> float:
+    """When the kernel created ``msg`` (its header date), as a Unix time."""
+    date = msg["header"]["date"]
+    if isinstance(date, str):
+        date = datetime.fromisoformat(date)
+    return float(date.timestamp())
 
 
 class Kernel:

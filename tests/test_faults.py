@@ -15,25 +15,20 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 import nbstream
 from nbstream._exceptions import NbstreamError
 
-from .servers.scripted import RESET, STALL, Script, ScriptedServer, gzipped, sse
+from .servers.scripted import RESET, STALL, Script, ScriptedServer, chat_delta, gzipped, sse
 
 SECRET = "sk-faults-Hq3M7xP0"
 JSON = (("Content-Type", "application/json"),)
 TEXT = (("Content-Type", "text/plain"),)
 
 
-def delta(text: str = "", finish: str | None = None) -> dict[str, Any]:
-    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
-
-
-HELLO = sse(delta("Hel"), delta("lo"), delta(finish="stop"))
+HELLO = sse(chat_delta("Hel"), chat_delta("lo"), chat_delta(finish="stop"))
 HELLO_BYTES = b"".join(HELLO)
 DRIP = b'data: {"choices":[{"delta":{"content":"ok"}}]}\n\n'  # 50 bytes, 5 s at 10 B/s
 
@@ -53,7 +48,7 @@ FAULTS = [
     Fault("connection refused", None, "error", "", "ConnectError", "Could not connect"),
     Fault(
         "reset mid-stream",
-        Script(body=[*sse(delta("Hel"), done=False), 0.05, RESET]),
+        Script(body=[*sse(chat_delta("Hel"), done=False), 0.05, RESET]),
         "error",
         "Hel",
         "StreamError",
@@ -61,7 +56,7 @@ FAULTS = [
     ),
     Fault(
         "stall past the timeout",
-        Script(body=[*sse(delta("Hel"), done=False), STALL]),
+        Script(body=[*sse(chat_delta("Hel"), done=False), STALL]),
         "error",
         "Hel",
         "StreamTimeout",
@@ -167,7 +162,7 @@ FAULTS = [
     ),
     Fault(
         "error payload mid-stream",
-        Script(body=sse(delta("Hel"), {"error": {"message": "overloaded"}})),
+        Script(body=sse(chat_delta("Hel"), {"error": {"message": "overloaded"}})),
         "error",
         "Hel",
         "StreamError",
@@ -175,7 +170,7 @@ FAULTS = [
     ),
     Fault(
         "malformed JSON mid-stream",
-        Script(body=[*sse(delta("Hel"), done=False), b"data: {nope\n\n"]),
+        Script(body=[*sse(chat_delta("Hel"), done=False), b"data: {nope\n\n"]),
         "error",
         "Hel",
         "MalformedStreamError",

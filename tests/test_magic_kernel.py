@@ -9,31 +9,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .kernel import MIME, Execution, Kernel
-from .servers.scripted import STALL, Script, ScriptedServer, sse
+from .kernel import MIME, Execution, Kernel, stamp
+from .servers.scripted import STALL, Script, ScriptedServer, chat_delta, sse
 
 SECRET = "sk-nbstream-test-Zq8XvL2pT9wK"
 
 
-def delta(text: str = "", finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "model": "m",
-        "choices": [{"index": 0, "delta": {"content": text, **extra}, "finish_reason": finish}],
-    }
-
-
 def answer(*pieces: str) -> Script:
-    events: list[dict[str, Any]] = [delta(role="assistant")]
-    events += [delta(p) for p in pieces]
-    events.append(delta(finish="stop"))
+    events: list[dict[str, Any]] = [chat_delta(role="assistant")]
+    events += [chat_delta(p) for p in pieces]
+    events.append(chat_delta(finish="stop"))
     return Script(body=sse(*events))
 
 
@@ -59,13 +49,6 @@ def one_line_error(execution: Execution) -> str:
     assert len(lines) == 1, lines
     assert "Traceback" not in lines[0]
     return str(error["content"]["evalue"])
-
-
-def stamp(msg: dict[str, Any]) -> float:
-    date = msg["header"]["date"]
-    if isinstance(date, str):
-        date = datetime.fromisoformat(date)
-    return float(date.timestamp())
 
 
 # -- in-kernel llama.cpp ---------------------------------------------------------------
@@ -130,7 +113,9 @@ def test_openai_answer_out_and_underscore(kernel: Kernel, server: ScriptedServer
 
 
 def test_interrupt_closes_the_http_connection(kernel: Kernel, server: ScriptedServer) -> None:
-    server.play(Script(body=[*sse(delta(role="assistant"), delta("partial"), done=False), STALL]))
+    server.play(
+        Script(body=[*sse(chat_delta(role="assistant"), chat_delta("partial"), done=False), STALL])
+    )
     msg_id = kernel.submit("%%llm openai:m\nTalk slowly")
     kernel.wait_for(msg_id, "update_display_data")
     request = server.last
@@ -145,7 +130,9 @@ def test_interrupt_closes_the_http_connection(kernel: Kernel, server: ScriptedSe
 
 
 def test_error_mid_stream_keeps_text_in_one_line(kernel: Kernel, server: ScriptedServer) -> None:
-    events = sse(delta("half an "), delta("answer"), {"error": {"message": "model crashed"}})
+    events = sse(
+        chat_delta("half an "), chat_delta("answer"), {"error": {"message": "model crashed"}}
+    )
     server.play(Script(body=events))
     run = kernel.run("%%llm openai:m\nTry")
     message = one_line_error(run)

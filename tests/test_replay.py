@@ -21,7 +21,7 @@ import nbstream
 from nbstream import Cancel, HTTPStatusError, NbstreamError, StreamError, UsageError
 
 from .kernel import Kernel
-from .servers.scripted import Script, ScriptedServer, sse
+from .servers.scripted import Script, ScriptedServer, chat_delta, sse
 
 SECRET = "sk-nbstream-replay-Q7w2Lx9RtB4m"
 
@@ -32,18 +32,14 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def delta(text: str = "", finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "model": "m",
-        "choices": [{"index": 0, "delta": {"content": text, **extra}, "finish_reason": finish}],
-    }
-
-
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    body = sse(delta(role="assistant"), delta("Hel"), delta("lo 🙂"), delta(finish="stop"))
+    body = sse(
+        chat_delta(role="assistant"),
+        chat_delta("Hel"),
+        chat_delta("lo 🙂"),
+        chat_delta(finish="stop"),
+    )
     with ScriptedServer(Script(body=body)) as running:
         yield running
 
@@ -119,7 +115,7 @@ def test_the_latest_recording_of_a_request_wins(tmp_path: Path, server: Scripted
     recording = tmp_path / "r.jsonl"
     url = f"{server.url}/v1"
     run(nbstream.stream("Hi", model="openai:m", base_url=url, record=str(recording)))
-    server.play(Script(body=sse(delta("Second"), delta(finish="stop"))))
+    server.play(Script(body=sse(chat_delta("Second"), chat_delta(finish="stop"))))
     run(nbstream.stream("Hi", model="openai:m", base_url=url, record=str(recording)))
     _, replayed = run(nbstream.stream("Hi", model=f"replay:{recording}"))
     assert replayed.text == "Second"
@@ -174,7 +170,7 @@ def test_recordings_hold_no_key(
 def test_an_error_inside_the_stream_is_replayed_as_the_same_error(
     server: ScriptedServer, tmp_path: Path
 ) -> None:
-    server.play(Script(body=sse(delta("Part"), {"error": {"message": "overloaded"}})))
+    server.play(Script(body=sse(chat_delta("Part"), {"error": {"message": "overloaded"}})))
     recording = tmp_path / "r.jsonl"
     url = f"{server.url}/v1"
     live_stream = nbstream.stream("Hi", model="openai:m", base_url=url, record=str(recording))

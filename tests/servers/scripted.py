@@ -112,6 +112,16 @@ def sse(*events: str | dict[str, Any], done: bool = True) -> list[bytes]:
     return pieces
 
 
+def chat_delta(text: str = "", finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One OpenAI-style ``chat.completion.chunk`` (``extra`` goes into the delta)."""
+    return {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text, **extra}, "finish_reason": finish}],
+    }
+
+
 def gzipped(data: bytes, piece_size: int = 7) -> list[bytes]:
     """``data`` gzip-compressed and cut into small pieces (send with Content-Encoding)."""
     packed = gzip.compress(data)
