@@ -388,13 +388,17 @@ function render({ model, el }) {
   });
   modelInput.addEventListener("blur", closeModelInput);
 
-  model.on("msg:custom", onCustom);
-  model.on("change:turns", drawTurns);
-  model.on("change:busy", drawState);
-  model.on("change:generation", drawState);
-  model.on("change:notice", drawState);
-  model.on("change:model", drawState);
-  model.on("change:model_label", drawState);
+  // One list for on() and off(), so the cleanup cannot miss a listener.
+  const listeners = [
+    ["msg:custom", onCustom],
+    ["change:turns", drawTurns],
+    ["change:busy", drawState],
+    ["change:generation", drawState],
+    ["change:notice", drawState],
+    ["change:model", drawState],
+    ["change:model_label", drawState],
+  ];
+  for (const [name, handler] of listeners) model.on(name, handler);
   drawState();
   drawTurns();
   if (model.get("busy")) model.send({ type: "hello" });
@@ -403,13 +407,7 @@ function render({ model, el }) {
   return () => {
     if (frame) cancelAnimationFrame(frame);
     unhide();
-    model.off("msg:custom", onCustom);
-    model.off("change:turns", drawTurns);
-    model.off("change:busy", drawState);
-    model.off("change:generation", drawState);
-    model.off("change:notice", drawState);
-    model.off("change:model", drawState);
-    model.off("change:model_label", drawState);
+    for (const [name, handler] of listeners) model.off(name, handler);
   };
 }
 
