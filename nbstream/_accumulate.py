@@ -18,7 +18,6 @@ class Accumulator:
     __slots__ = (
         "_reasoning_parts",
         "_text_parts",
-        "chunks",
         "finish_reason",
         "model",
         "tokens",
@@ -32,10 +31,8 @@ class Accumulator:
         self.usage: Usage | None = None
         self.model: str | None = None
         self.tokens = 0
-        self.chunks = 0
 
     def add(self, chunk: Chunk) -> None:
-        self.chunks += 1
         if chunk.text:
             self._text_parts.append(chunk.text)
         if chunk.reasoning:

@@ -24,7 +24,7 @@ from ._conversation import DEFAULT_NAME, Conversations
 from ._exceptions import NbstreamError, UsageError
 from ._generate import FORMATS, build_request, run_live
 from ._prompt import interpolate
-from ._registry import DEFAULT_REGISTRY, ModelSpec, looks_like_spec
+from ._registry import DEFAULT_REGISTRY, ModelSpec, looks_like_spec, parse_spec
 from ._secrets import mask, secret_values
 from .backends import get_backend
 
@@ -263,8 +263,6 @@ class LLMMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"The alias cannot be parsed ({exc}); check the quotes.") from None
         parse_options(words[1:], aliases)  # reject bad options now, not at first use
-        from ._registry import parse_spec
-
         parse_spec(name, aliases)
         self.registry.aliases[name] = definition.strip()
 

@@ -49,8 +49,3 @@ def get_backend(name: str) -> Backend:
     module = importlib.import_module(f"{__name__}.{module_name}")
     backend: Backend = module.BACKEND
     return backend
-
-
-def register_backend(name: str, module_name: str) -> None:
-    """Make ``name:`` specs resolve to ``nbstream.backends.<module_name>.BACKEND``."""
-    _MODULES[name] = module_name
