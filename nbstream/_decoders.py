@@ -124,10 +124,18 @@ class SSEDecoder:
     joined with ``\\n``, an event with no ``data`` is not dispatched, and an event the
     stream ends in the middle of is discarded. ``retry`` is reported on the event it came
     with; nbstream never reconnects, so it is information only.
+
+    ``event_fields`` names fields the standard ignores that a server uses as a whole event:
+    llama.cpp's server (before late 2025) wrote a streamed error as ``error: {json}``
+    instead of ``event: error`` + ``data: {json}``. A line ``NAME: value`` with NAME in
+    ``event_fields`` reads as both of those, so the event reaches the caller.
     """
 
-    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(
+        self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, event_fields: tuple[str, ...] = ()
+    ) -> None:
         self._lines = LineDecoder(max_line_bytes)
+        self._event_fields = frozenset(event_fields)
         self._started = False
         self._event = ""
         self._data: list[str] = []
@@ -170,6 +178,9 @@ class SSEDecoder:
                     self._last_event_id = value
             elif name == "retry" and value.isascii() and value.isdigit():
                 self._retry = int(value)
+            elif name in self._event_fields:
+                self._event = name
+                self._data.append(value)
             # Anything else, comments (empty name) included, is ignored.
         return events
 

@@ -16,7 +16,7 @@ import shlex
 from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Dict, Float, Unicode
+from traitlets import Bool, Dict, Float, Unicode
 
 from . import _lineparse
 from ._bundle import literal_block
@@ -108,6 +108,11 @@ class LLMMagics(Magics):
     max_updates_per_second = Float(20.0, help="Live output updates per second at most.").tag(
         config=True
     )
+    stream_options = Bool(
+        True,
+        help="openai: send stream_options (it asks for token counts); False for "
+        "gateways that refuse it with HTTP 400.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -180,6 +185,11 @@ class LLMMagics(Magics):
             base_url=args.base_url,
             api_key_env=args.api_key_env,
             timeout=args.timeout,
+            options=(
+                {"stream_options": False}
+                if spec.backend == "openai" and not self.stream_options
+                else None
+            ),
         )
         if args.dry_run:
             self._show_dry_run(request)

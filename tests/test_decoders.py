@@ -306,6 +306,22 @@ def test_sse_event_without_data_is_not_dispatched() -> None:
     assert sse(b"event: ping\n\nid: 3\n\nretry: 5\n\n\n\n") == []
 
 
+def test_sse_empty_data_field_dispatches_an_empty_event() -> None:
+    # WHATWG: "data:" appends "" and a newline, so the buffer is not empty and dispatches.
+    assert sse(b"data:\n\ndata: \n\n") == [ServerSentEvent(data=""), ServerSentEvent(data="")]
+
+
+def test_sse_event_fields_read_a_named_field_as_a_whole_event() -> None:
+    # llama.cpp's server wrote `error: {json}` where the standard has event: + data:.
+    stream = b'data: {"a": 1}\n\nerror: {"code": 400}\n\ndata: [DONE]\n\n'
+    assert feed(SSEDecoder(event_fields=("error",)), [stream]) == [
+        ServerSentEvent(data='{"a": 1}'),
+        ServerSentEvent(event="error", data='{"code": 400}'),
+        ServerSentEvent(data="[DONE]"),
+    ]
+    assert sse(stream) == [ServerSentEvent(data='{"a": 1}'), ServerSentEvent(data="[DONE]")]
+
+
 def test_sse_unterminated_last_event_is_discarded() -> None:
     decoder = SSEDecoder()
     assert decoder.decode(b"data: a\n\ndata: b\n") == [ServerSentEvent(data="a")]

@@ -235,6 +235,21 @@ def test_line_magic_use_alias_and_config(kernel: Kernel, server: ScriptedServer)
     assert server.last.json()["model"] == "configured"
 
 
+def test_config_leaves_stream_options_out(kernel: Kernel, server: ScriptedServer) -> None:
+    # For gateways that answer stream_options with HTTP 400 (Azure AI serverless, proxies).
+    kernel.run("%config LLMMagics.stream_options = False")
+    try:
+        server.play(answer("a"))
+        run = kernel.run("%%llm openai:m\nHi")
+        assert run.status == "ok", run.errors
+        assert "stream_options" not in server.last.json()
+    finally:
+        kernel.run("%config LLMMagics.stream_options = True")
+    server.play(answer("b"))
+    kernel.run("%%llm openai:m\nHi")
+    assert server.last.json()["stream_options"] == {"include_usage": True}
+
+
 def test_format_code_offers_a_new_cell(kernel: Kernel, server: ScriptedServer) -> None:
     server.play(answer("Here:\n```python\n", "print('hi')\n```\n"))
     run = kernel.run("%%llm openai:m --format code\nCode please")

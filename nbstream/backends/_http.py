@@ -48,6 +48,8 @@ class Call:
     ``secret`` is the API key (kept only to redact it, never shown in ``repr``);
     ``key_env`` names the variable it came from; ``url_hint`` says how the user sets
     the address (``--base-url or $OPENAI_BASE_URL``) for connection failures.
+    ``optional_fields`` names body fields some servers refuse, each with how the user
+    leaves it out, so a rejected request's sentence can say so.
     """
 
     method: str
@@ -58,6 +60,7 @@ class Call:
     secret: str | None = field(default=None, repr=False)
     key_env: str | None = None
     url_hint: str = "--base-url"
+    optional_fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def limits(self) -> httpx.Timeout:

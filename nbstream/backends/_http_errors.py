@@ -25,6 +25,7 @@ from .._exceptions import (
     ConnectError,
     HTTPStatusError,
     MalformedStreamError,
+    ModelNotFound,
     NbstreamError,
     StreamError,
     StreamTimeout,
@@ -39,6 +40,36 @@ _EXCERPT_CHARS = 200
 
 StatusHook = Callable[[int, str], NbstreamError | None]
 """Lets a backend explain a status its own way: ``(status, excerpt) -> error or None``."""
+
+CONTEXT_ADVICE = (
+    "shorten the prompt or the conversation, or use a model or server with a larger "
+    "context (llama.cpp's server: --ctx-size N)"
+)
+"""What to do when the prompt does not fit, whether the server says so in a status or
+mid-stream (llama.cpp: "request (N tokens) exceeds the available context size";
+OpenAI and vLLM: "This model's maximum context length is N tokens")."""
+
+_CONTEXT_OVERFLOW = re.compile(r"context (size|length|window)|exceed_context_size", re.I)
+_MODEL_MISSING = re.compile(r"not found|does not exist|doesn't exist|unknown model", re.I)
+
+
+def is_context_overflow(detail: str) -> bool:
+    """Whether a server's own words say the prompt is longer than the model's context."""
+    return bool(_CONTEXT_OVERFLOW.search(detail))
+
+
+def names_missing_model(status: int, detail: str) -> bool:
+    """A 404 whose words say the *model* is unknown (not a wrong URL's bare 'Not Found').
+
+    Ollama: 'model "x" not found, try pulling it first'; OpenAI: 'The model `x` does not
+    exist or you do not have access to it.'; vLLM: 'The model `x` does not exist.'.
+    """
+    return status == 404 and "model" in detail.lower() and bool(_MODEL_MISSING.search(detail))
+
+
+def model_not_found(server: str, model: str, fix: str) -> ModelNotFound:
+    """The one sentence for an unknown model, whichever backend's server says so."""
+    return ModelNotFound(f"{server} does not have the model {model!r}; {fix}.")
 
 
 def translate(exc: httpx.HTTPError, call: Call, *, streaming: bool) -> NbstreamError:
@@ -125,10 +156,10 @@ def status_error(
     phrase = response.reason_phrase or httpx.codes.get_reason_phrase(status)
     said = f" ({detail.rstrip('.')})" if detail else ""
     head = f"{url} answered HTTP {status} {phrase}".rstrip() + said
-    return HTTPStatusError(f"{head}; {_advice(status, response, call)}.", status)
+    return HTTPStatusError(f"{head}; {_advice(status, response, call, detail)}.", status)
 
 
-def _advice(status: int, response: httpx.Response, call: Call) -> str:
+def _advice(status: int, response: httpx.Response, call: Call, detail: str) -> str:
     if status in (401, 403):
         if call.key_env is None:
             return "the server wants credentials nbstream cannot send — check its settings"
@@ -150,7 +181,15 @@ def _advice(status: int, response: httpx.Response, call: Call) -> str:
         where = response.headers.get("location")
         target = f" to {safe_url(where, call.secret)}" if where else ""
         return f"it redirects{target} — set {call.url_hint} to the final address"
-    return "the server rejected the request — check the model name and the options"
+    if is_context_overflow(detail):
+        return f"the prompt is longer than the model's context — {CONTEXT_ADVICE}"
+    for name, how in call.optional_fields.items():
+        if name in detail:
+            return f"the server does not accept {name} — leave it out with {how}"
+    advice = "the server rejected the request — check the model name and the options"
+    for name, how in call.optional_fields.items():
+        advice += f"; if it refuses {name}, leave it out with {how}"
+    return advice
 
 
 def _read_some(response: httpx.Response, limit: int) -> bytes:
@@ -228,10 +267,14 @@ def safe_url(url: str, secret: str | None = None) -> str:
 
 
 __all__ = [
+    "CONTEXT_ADVICE",
     "StatusHook",
     "error_detail",
     "excerpt",
+    "is_context_overflow",
     "message_in",
+    "model_not_found",
+    "names_missing_model",
     "redact",
     "safe_url",
     "status_error",

@@ -16,6 +16,10 @@ answer in both). The details that decide the shape:
   breaks on U+2028 inside JSON strings), and the last line counts even without ``\\n``.
   Each line is parsed just before its chunk is yielded, so a bad line raises only after
   the good ones before it have been delivered.
+* The content type is a hint, as for the official client, which ignores it: some
+  Ollama-compatible servers label the stream ``text/plain``. A body whose first line is
+  a JSON object is read whatever its type; only then is a non-NDJSON type refused, with
+  the sentence for a wrong address (an HTML page is refused at once).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import httpx
 from .._decoders import LineDecoder
 from .._exceptions import (
     MalformedStreamError,
-    ModelNotFound,
     NbstreamError,
     StreamError,
     UsageError,
@@ -58,17 +61,17 @@ class OllamaBackend:
         on_status = _model_missing(request.model, call)
         with _http.open_response(call, cancel, on_status) as response:
             media = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-            if media not in ("application/x-ndjson", "application/json", ""):
-                seen = _http_errors.error_detail(
-                    _http.read_body(response, call)[:4096], media, None
-                )
-                raise MalformedStreamError(
-                    f"{_http_errors.safe_url(call.url)} answered with {media}, not Ollama's "
-                    f"stream{f' ({seen!r})' if seen else ''}; check that {_URL_HINT} points "
-                    "at Ollama (port 11434 by default)."
-                )
+            if "html" in media:
+                seen = _http.read_body(response, call)[:4096]
+                raise _not_ollama(media, seen, call)
+            # Another type is read when its first line is JSON (see the docstring).
+            trusted = media in ("application/x-ndjson", "application/json", "")
+            started = False
             for line in _lines(response, call, cancel):
-                chunk = _parse_line(line, call, request.raw)
+                if not (trusted or started) and not isinstance(_loads(line), dict):
+                    raise _not_ollama(media, line.encode(), call)
+                chunk = _parse_line(line, call, request.raw, started)
+                started = True
                 if chunk is not None:
                     yield chunk
                     if chunk.finish_reason is not None:
@@ -160,14 +163,24 @@ def _model_missing(model: str, call: _http.Call) -> _http_errors.StatusHook:
     def explain(status: int, detail: str) -> NbstreamError | None:
         # Ollama says 'model "x" not found, try pulling it first'; a 404 from
         # something that is not Ollama (a wrong port) gets the generic message.
-        if status == 404 and "not found" in detail and "model" in detail.lower():
-            return ModelNotFound(
-                f"Ollama at {_http_errors.safe_url(call.url)} does not have the model "
-                f"{model!r}; run `ollama pull {model}` or pick one from `%llm models`."
+        if _http_errors.names_missing_model(status, detail):
+            return _http_errors.model_not_found(
+                f"Ollama at {_http_errors.safe_url(call.url)}",
+                model,
+                f"run `ollama pull {model}` or pick one from `%llm models`",
             )
         return None
 
     return explain
+
+
+def _not_ollama(media: str, seen: bytes, call: _http.Call) -> MalformedStreamError:
+    detail = _http_errors.error_detail(seen, media, None)
+    return MalformedStreamError(
+        f"{_http_errors.safe_url(call.url)} answered with {media}, not Ollama's "
+        f"stream{f' ({detail!r})' if detail else ''}; check that {_URL_HINT} points "
+        "at Ollama (port 11434 by default)."
+    )
 
 
 def _lines(response: httpx.Response, call: _http.Call, cancel: Cancel | None) -> Iterator[str]:
@@ -183,17 +196,26 @@ def _lines(response: httpx.Response, call: _http.Call, cancel: Cancel | None) ->
         yield from (line for line in decoder.flush() if line and not line.isspace())
 
 
-def _parse_line(text: str, call: _http.Call, raw: bool) -> Chunk | None:
-    # Parsed one line at a time, so chunks before a bad line are yielded before it raises.
+def _loads(text: str) -> Any:
     try:
-        line = json.loads(text.removeprefix("\ufeff"))
+        return json.loads(text.removeprefix("\ufeff"))
     except (ValueError, RecursionError):
-        line = None
+        return None
+
+
+def _parse_line(text: str, call: _http.Call, raw: bool, started: bool = False) -> Chunk | None:
+    # Parsed one line at a time, so chunks before a bad line are yielded before it raises.
+    line = _loads(text)
     if not isinstance(line, dict):
+        # The first line decides between a wrong address and a stream that broke.
+        advice = (
+            "the text before it is kept — try again, or check `ollama serve`'s log"
+            if started
+            else f"check that {_URL_HINT} points at Ollama"
+        )
         raise MalformedStreamError(
             f"{_http_errors.safe_url(call.url)} sent a line that is not a JSON object "
-            f"({_http_errors.excerpt(text, None, limit=60)!r}); check that {_URL_HINT} "
-            "points at Ollama."
+            f"({_http_errors.excerpt(text, None, limit=60)!r}); {advice}."
         )
     error = line.get("error")
     if error:

@@ -4,14 +4,19 @@ That is OpenAI itself, and also llama.cpp's and llama-cpp-python's servers, vLLM
 Ollama's ``/v1``, LM Studio and most proxies, so the parser is lenient where they
 differ and strict where silence would lose text:
 
-* chunks may carry ``delta.content``, reasoning as ``delta.reasoning_content``
-  (DeepSeek, llama.cpp) or ``delta.reasoning`` (vLLM), a ``finish_reason``, or only
-  ``usage`` (``choices: []``) — role-only chunks yield nothing;
+* chunks may carry ``delta.content`` (a string, or Mistral's list of ``text`` and
+  ``thinking`` parts), reasoning as ``delta.reasoning_content`` (DeepSeek, llama.cpp) or
+  ``delta.reasoning`` (vLLM), a ``delta.refusal`` (OpenAI; shown as the answer), a
+  ``finish_reason``, or only ``usage`` (``choices: []``; Groq: ``x_groq.usage``) —
+  role-only chunks and empty ``data:`` keep-alives yield nothing;
 * ``[DONE]``, or the end of the body without it, ends the answer; a last event whose
   closing blank line never came is still read, because servers forget it;
-* an error inside the stream (``data: {"error": …}`` or ``event: error``) is raised
-  *after* the chunks before it were yielded, so the caller keeps the partial answer;
-* a server that ignores ``stream`` and answers one JSON completion still works.
+* an error inside the stream (``data: {"error": …}``, vLLM's ``{"object": "error"}``,
+  ``event: error``, or llama.cpp's ``error: {…}`` line) is raised *after* the chunks
+  before it were yielded, so the caller keeps the partial answer;
+* a server that ignores ``stream`` and answers one JSON completion still works;
+* ``stream_options`` (which asks for token counts) can be left out with the backend
+  option ``stream_options=False``, for gateways that refuse it with a 400.
 
 Transport, stopping and error sentences come from :mod:`._http`.
 """
@@ -26,7 +31,7 @@ from typing import Any, Final
 import httpx
 
 from .._decoders import ServerSentEvent, SSEDecoder
-from .._exceptions import MalformedStreamError, StreamError, UsageError
+from .._exceptions import MalformedStreamError, NbstreamError, StreamError, UsageError
 from .._types import Cancel, Chunk, Request, Usage
 from . import _http, _http_errors
 from ._json import as_count, as_dict, as_opt_str, as_str
@@ -34,6 +39,7 @@ from ._json import as_count, as_dict, as_opt_str, as_str
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 _URL_HINT = "--base-url or $OPENAI_BASE_URL"
+_STREAM_OPTIONS_OFF = "stream_options=False (or %config LLMMagics.stream_options = False)"
 
 
 class OpenAIBackend:
@@ -45,13 +51,16 @@ class OpenAIBackend:
         self, request: Request, cancel: Cancel | None = None
     ) -> Generator[Chunk, None, None]:
         call = _generation_call(request)
-        with _http.open_response(call, cancel) as response:
+        on_status = _model_missing(request.model, call)
+        with _http.open_response(call, cancel, on_status) as response:
             kind = _body_kind(response, call)
             if kind == "json":
                 yield _one_answer(_http.read_body(response, call), call, request.raw)
                 return
+            started = False  # a server that sent good data is the right one
             for event in _events(response, call, cancel):
-                chunk = _parse_event(event, call, request.raw)
+                chunk = _parse_event(event, call, request.raw, started)
+                started = started or (event.event == "message" and bool(event.data.strip()))
                 if isinstance(chunk, Chunk):
                     yield chunk
                 elif chunk is _DONE:
@@ -100,6 +109,7 @@ def _call(request: Request, method: str, path: str, body: Any = None) -> _http.C
     headers = {"Accept": "text/event-stream"} if body is not None else {}
     if key:
         headers["Authorization"] = f"Bearer {key}"
+    sent_options = isinstance(body, dict) and "stream_options" in body
     return _http.Call(
         method,
         base_url(request) + path,
@@ -109,6 +119,7 @@ def _call(request: Request, method: str, path: str, body: Any = None) -> _http.C
         secret=key,
         key_env=key_env,
         url_hint=_URL_HINT,
+        optional_fields={"stream_options": _STREAM_OPTIONS_OFF} if sent_options else {},
     )
 
 
@@ -122,7 +133,11 @@ def _generation_call(request: Request) -> _http.Call:
         messages = [m.as_dict() for m in request.messages]
         body["messages"] = messages or [{"role": "user", "content": request.prompt}]
     body["stream"] = True
-    body["stream_options"] = {"include_usage": True}
+    stream_options = request.options.get("stream_options", True)
+    if isinstance(stream_options, dict):
+        body["stream_options"] = stream_options
+    elif stream_options:
+        body["stream_options"] = {"include_usage": True}
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.max_tokens is not None:
@@ -149,10 +164,25 @@ def _body_kind(response: httpx.Response, call: _http.Call) -> str:
     )
 
 
+def _model_missing(model: str, call: _http.Call) -> _http_errors.StatusHook:
+    def explain(status: int, detail: str) -> NbstreamError | None:
+        if _http_errors.names_missing_model(status, detail):
+            return _http_errors.model_not_found(
+                _http_errors.safe_url(call.url, call.secret),
+                model,
+                "check the name, or pick one from `%llm models`",
+            )
+        return None
+
+    return explain
+
+
 def _events(
     response: httpx.Response, call: _http.Call, cancel: Cancel | None
 ) -> Iterator[ServerSentEvent]:
-    decoder = SSEDecoder()
+    # llama.cpp's server wrote mid-stream errors as an `error: {json}` line (its
+    # server_sent_event(sink, "error", …)), which a standard parser drops.
+    decoder = SSEDecoder(event_fields=("error",))
     for data in _http.iter_body(response, call, cancel):
         for event in decoder.decode(data):
             if cancel is not None and cancel.requested:
@@ -170,21 +200,25 @@ class _Done:
 _DONE: Final = _Done()
 
 
-def _parse_event(event: ServerSentEvent, call: _http.Call, raw: bool) -> Chunk | _Done | None:
+def _parse_event(
+    event: ServerSentEvent, call: _http.Call, raw: bool, started: bool = False
+) -> Chunk | _Done | None:
     if event.event == "error":
         raise _stream_error(_loads_or_text(event.data), call)
     if event.event != "message":
         return None  # vendor events (pings, metadata) carry no answer
     data = event.data
+    if not data.strip():
+        return None  # an empty `data:` keep-alive from a proxy
     if data.startswith("[DONE]"):
         return _DONE
     try:
         payload = json.loads(data)
     except ValueError:
-        raise _malformed(data, call) from None
+        raise _malformed(data, call, started) from None
     if not isinstance(payload, dict):
-        raise _malformed(data, call)
-    if payload.get("error"):
+        raise _malformed(data, call, started)
+    if payload.get("error") or payload.get("object") == "error":  # vLLM's ErrorResponse
         raise _stream_error(payload, call)
     return _chunk(payload, raw, delta_key="delta")
 
@@ -200,9 +234,10 @@ def _chunk(payload: dict[str, Any], raw: bool, delta_key: str) -> Chunk | None:
             text = as_str(choice.get("text"))
         else:
             delta = as_dict(choice.get(delta_key))
-            text = as_str(delta.get("content"))
-            reasoning = as_str(delta.get("reasoning_content")) or as_str(delta.get("reasoning"))
-    usage = _usage(payload.get("usage"))
+            text, reasoning = _content(delta.get("content"))
+            reasoning += as_str(delta.get("reasoning_content")) or as_str(delta.get("reasoning"))
+            text += as_str(delta.get("refusal"))  # a refusal is the whole answer
+    usage = _usage(payload.get("usage")) or _usage(as_dict(payload.get("x_groq")).get("usage"))
     if not (text or reasoning or finish_reason or usage):
         return None
     return Chunk(
@@ -211,6 +246,34 @@ def _chunk(payload: dict[str, Any], raw: bool, delta_key: str) -> Chunk | None:
         finish_reason=finish_reason,
         usage=usage,
         model=as_opt_str(payload.get("model")),
+    )
+
+
+def _content(value: Any) -> tuple[str, str]:
+    """``content`` as (text, reasoning): a string, or a list of typed parts.
+
+    Mistral's reasoning models stream ``[{"type": "thinking", "thinking": [{"type":
+    "text", "text": …}]}, {"type": "text", "text": …}]`` (its client's ThinkChunk and
+    TextChunk); parts of other types (references, images) carry no text to show.
+    """
+    if isinstance(value, str):
+        return value, ""
+    if not isinstance(value, list):
+        return "", ""
+    reasoning = ""
+    for part in map(as_dict, value):
+        if part.get("type") == "thinking":
+            thinking = part.get("thinking")
+            reasoning += thinking if isinstance(thinking, str) else _texts(thinking)
+    return _texts(value), reasoning
+
+
+def _texts(parts: Any) -> str:
+    """The ``text`` of the ``{"type": "text"}`` parts in a list; other parts have none."""
+    if not isinstance(parts, list):
+        return ""
+    return "".join(
+        as_str(part.get("text")) for part in map(as_dict, parts) if part.get("type") == "text"
     )
 
 
@@ -245,18 +308,30 @@ def _loads_or_text(data: str) -> Any:
 
 def _stream_error(payload: Any, call: _http.Call) -> StreamError:
     detail = _http_errors.excerpt(_http_errors.message_in(payload) or "no details", call.secret)
+    url = _http_errors.safe_url(call.url, call.secret)
+    if _http_errors.is_context_overflow(detail):
+        return StreamError(
+            f"{url} reported that the prompt does not fit the model's context "
+            f"({detail.rstrip('.')}); {_http_errors.CONTEXT_ADVICE}."
+        )
     return StreamError(
-        f"{_http_errors.safe_url(call.url, call.secret)} reported an error mid-stream "
-        f"({detail.rstrip('.')}); the text before it is kept — try again, or check the "
-        "server's log."
+        f"{url} reported an error mid-stream ({detail.rstrip('.')}); the text before it is "
+        "kept — try again, or check the server's log."
     )
 
 
-def _malformed(data: str, call: _http.Call) -> MalformedStreamError:
+def _malformed(data: str, call: _http.Call, started: bool = False) -> MalformedStreamError:
+    """Not JSON: a wrong URL's answer, or, once good events came, a broken stream."""
     snippet = _http_errors.excerpt(data, call.secret, limit=80)
+    url = _http_errors.safe_url(call.url, call.secret)
+    if started:
+        return MalformedStreamError(
+            f"{url} sent an event that is not JSON in the middle of the answer ({snippet!r}); "
+            "the text before it is kept — try again, or check the server's log."
+        )
     return MalformedStreamError(
-        f"{_http_errors.safe_url(call.url, call.secret)} sent data that is not JSON "
-        f"({snippet!r}); check that {_URL_HINT} points at an OpenAI-compatible API."
+        f"{url} sent data that is not JSON ({snippet!r}); check that {_URL_HINT} points at "
+        "an OpenAI-compatible API."
     )
 
 
