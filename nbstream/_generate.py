@@ -89,7 +89,8 @@ def open_stream(
     """The :class:`Stream` for ``request``: replayed when a recording applies, else live.
 
     ``record`` (else ``$NBSTREAM_RECORD``) appends the exchange to that file when the
-    stream ends; replayed exchanges are never recorded again.
+    stream ends. A replayed exchange goes only to a ``record`` file it is not replayed
+    from (see :func:`_open`).
     """
     backend, request, path = _open(request, record)
     return Stream(backend, request, cancel=cancel, on_chunk=on_chunk, record=path)
@@ -98,7 +99,15 @@ def open_stream(
 def _open(request: Request, record: str | None) -> tuple[Backend, Request, str | None]:
     routed = route(request)
     if routed is not None:
-        return routed[0], routed[1], None
+        playback, shown = routed
+        # The caller's own record file gets the exchange as replayed, so a notebook that
+        # records a cell and reads the file back runs the same under replay. Never
+        # $NBSTREAM_RECORD, nor a file being replayed: that would copy recordings into
+        # themselves on every run.
+        source = playback.source
+        if record and not (source is not None and source.reads(record)):
+            return playback, shown, _record.prepare(record)
+        return playback, shown, None
     path = record or os.environ.get(ENV_RECORD) or None
     return get_backend(request.backend), request, _record.prepare(path) if path else None
 

@@ -27,6 +27,7 @@ from ._prompt import interpolate
 from ._registry import DEFAULT_REGISTRY, ModelSpec, looks_like_spec, parse_spec
 from ._secrets import mask, secret_values
 from .backends import get_backend
+from .backends.replay import recorded_models
 
 SUBCOMMANDS = ("use", "alias", "models", "history", "reset")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -281,7 +282,10 @@ class LLMMagics(Magics):
         request = build_request(
             spec, "", base_url=args.base_url, api_key_env=args.api_key_env, timeout=args.timeout
         )
-        names = mask(get_backend(spec.backend).models(request), secret_values(request))
+        names = recorded_models(request)  # replaying: from the recordings, no network
+        if names is None:
+            names = get_backend(spec.backend).models(request)
+        names = mask(names, secret_values(request))
         listing = "\n".join(f"- `{spec.backend}:{n}`" for n in names)
         _show_markdown(listing or f"*The {spec.backend} backend reports no models.*")
 

@@ -7,11 +7,17 @@ which the stream ended, and how it ended — done, stopped (``Cancel``), interru
 Reading and matching them is :mod:`._replay`'s job.
 
 Secrets never reach the file: a :class:`Request` holds no key (only the *name* of the
-variable), the base URL loses its user info and query, backend options whose names
-look like credentials (``api_key``, ``headers``…) are dropped, and the values of
-credential-like environment variables are masked as ``***`` wherever they appear, in
-the prompt and in the answer alike. The same masking is applied to a request before it
-is looked up, so a replay finds it and an error message never shows the key.
+variable), backend options whose names look like credentials (``api_key``,
+``headers``…) are dropped, and the values of credential-like environment variables are
+masked as ``***`` wherever they appear, in the prompt and in the answer alike. The same
+masking is applied to a request before it is looked up, so a replay finds it and an
+error message never shows the key.
+
+Nor does anything that tells which machine made the recording, since recordings are
+committed and shared: an in-kernel model is kept by its file name (the absolute path
+holds a home directory; matching uses the name only), and neither the base URL (a host
+name, a port) nor the model's load options (this machine's context size, GPU layers,
+paths) are kept — the endpoint and load options are not part of the match anyway.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,15 +82,15 @@ def append_exchange(
 
 
 def request_dict(request: Request) -> dict[str, Any]:
-    """The request as recorded: everything that shapes the answer, no secrets."""
+    """The request as recorded: everything that shapes the answer, no secrets, no machine."""
     options = {
         key: value
         for key, value in request.options.items()
-        if not _SECRET_NAME.search(key) and _is_json(value)
+        if key != "load" and not _SECRET_NAME.search(key) and _is_json(value)
     }
     return {
         "backend": request.backend,
-        "model": request.model,
+        "model": public_model(request.backend, request.model),
         "messages": [m.as_dict() for m in request.messages],
         "prompt": request.prompt,
         "raw": request.raw,
@@ -93,9 +98,19 @@ def request_dict(request: Request) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "seed": request.seed,
         "stop": list(request.stop),
-        "base_url": _public_url(request.endpoint.base_url),
         "options": options,
     }
+
+
+def public_model(backend: str, model: str) -> str:
+    """The model as recorded and shown in a replay: an in-kernel model by its file name.
+
+    Also applied to recordings made before file names were recorded, whose in-kernel
+    models are absolute paths from the machine that made them.
+    """
+    if backend == "llama":
+        return os.path.basename(model.split("?", 1)[0])
+    return model
 
 
 def _chunk_dict(chunk: Chunk, at: float) -> dict[str, Any]:
@@ -113,16 +128,6 @@ def _chunk_dict(chunk: Chunk, at: float) -> dict[str, Any]:
     if chunk.tokens:
         data["tokens"] = chunk.tokens
     return data
-
-
-def _public_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _is_json(value: object) -> bool:

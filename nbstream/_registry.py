@@ -124,12 +124,13 @@ class Registry:
         for candidate in (self.current, configured, os.environ.get("NBSTREAM_MODEL")):
             if candidate:
                 return candidate
+        if os.environ.get("NBSTREAM_REPLAY"):
+            # Replay matches in-kernel models by file name and loads nothing, so a notebook
+            # recorded with the demo model replays with no model: the demo package is not
+            # even imported (its first use writes the 253 MB file).
+            return f"llama:{DEMO_FILE}"
         demo = demo_model_path()
         if demo is None:
-            if os.environ.get("NBSTREAM_REPLAY"):
-                # Replay matches in-kernel models by file name and loads nothing, so a
-                # notebook recorded with the demo model replays where it is not installed.
-                return f"llama:{DEMO_FILE}"
             raise UsageError(NO_MODEL)
         return f"llama:{demo}"
 

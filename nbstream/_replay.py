@@ -7,7 +7,8 @@ to first token and the rate come out as the same floats.
 
 The match key — what must be equal for a recording to answer a request — is the
 model (an in-kernel model by its file name only, so a recording made on one machine
-replays on another), the messages (or the prompt with ``raw``), ``raw``, temperature,
+replays on another; recordings store nothing more, though older ones hold the absolute
+path), the messages (or the prompt with ``raw``), ``raw``, temperature,
 max_tokens, seed, stop strings and the JSON-able backend options other than the model's
 load options. With a ``replay:PATH`` spec the model is not part of the key. The
 endpoint (base URL, key variable, timeout) never is: the same request to a server on
@@ -27,7 +28,7 @@ from typing import Any
 
 from . import _exceptions
 from ._exceptions import NbstreamError, UsageError
-from ._record import FORMAT_VERSION, public_request
+from ._record import FORMAT_VERSION, public_model, public_request
 from ._types import Chunk, Request, Usage
 
 ENDINGS = ("done", "stop", "interrupt", "closed", "error")
@@ -45,8 +46,13 @@ class Exchange:
     source: str
 
     @property
+    def model(self) -> str:
+        """The recorded model as shown: an in-kernel model by its file name."""
+        return public_model(self.request["backend"], self.request["model"])
+
+    @property
     def spec(self) -> str:
-        return f"{self.request['backend']}:{self.request['model']}"
+        return f"{self.request['backend']}:{self.model}"
 
     def failure(self) -> NbstreamError:
         """The recorded error, as the same class with the same sentence."""
@@ -63,7 +69,8 @@ class Exchange:
 def key_fields(request: dict[str, Any], *, any_model: bool = False) -> dict[str, Any]:
     """The part of a recorded request that must match (see the module docstring)."""
     options = {k: v for k, v in (request.get("options") or {}).items() if k != "load"}
-    model = None if any_model else _model_name(request["backend"], request["model"])
+    backend = request["backend"]
+    model = None if any_model else f"{backend}:{public_model(backend, request['model'])}"
     raw = bool(request.get("raw"))
     return {
         "model": model,
@@ -76,12 +83,6 @@ def key_fields(request: dict[str, Any], *, any_model: bool = False) -> dict[str,
         "stop": list(request.get("stop") or ()),
         "options": options,
     }
-
-
-def _model_name(backend: str, model: str) -> str:
-    if backend == "llama":
-        return "llama:" + os.path.basename(model.split("?", 1)[0])
-    return f"{backend}:{model}"
 
 
 def find(sources: Sequence[str], request: Request, *, any_model: bool = False) -> Exchange:

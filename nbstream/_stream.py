@@ -89,6 +89,7 @@ class Stream:
                         continue  # the recorded end of the stream: a time, not a chunk
                 elif times is not None:
                     at = clock() - started
+                if times is not None and at is not None:  # a replayed chunk keeps its time
                     times.append(at)
                 if self._first is None and (chunk.text or chunk.reasoning):
                     self._first = at if at is not None else clock() - started
@@ -132,7 +133,7 @@ class Stream:
         finally:
             self._end = self._recorded_now if self._recorded_now is not None else clock() - started
             generator.close()
-            if self.record is not None and self.backend.name != "replay":
+            if self.record is not None:
                 self._write_recording()
 
     def _write_recording(self) -> None:

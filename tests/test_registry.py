@@ -77,3 +77,15 @@ def test_replay_without_the_demo_package_names_its_file(monkeypatch: pytest.Monk
     monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
     monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
     assert Registry().default_spec("") == f"llama:{registry_module.DEMO_FILE}"
+
+
+def test_replay_neither_imports_nor_writes_the_demo_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbstream._registry as registry_module
+
+    def demo_model_path() -> str:
+        raise AssertionError("the demo package was used (its first use writes 253 MB)")
+
+    monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
+    monkeypatch.setattr(registry_module, "demo_model_path", demo_model_path)
+    monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
+    assert Registry().default_spec("") == f"llama:{registry_module.DEMO_FILE}"

@@ -9,7 +9,9 @@ display is the final bundle the recorded run ended with, byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +64,12 @@ def texts(chunks: list[nbstream.Chunk]) -> list[tuple[str, str | None, int]]:
     return [(c.text, c.finish_reason, c.tokens) for c in chunks]
 
 
+def as_recorded(response: nbstream.Response) -> nbstream.Response:
+    """A live in-kernel response as its replay shows it: the model by its file name."""
+    backend, _, path = response.model.partition(":")
+    return dataclasses.replace(response, model=f"{backend}:{Path(path).name}")
+
+
 # -- the round trip ---------------------------------------------------------------------
 
 
@@ -77,7 +85,8 @@ def test_replay_gives_the_recorded_chunks_and_timings_bit_for_bit(
     replayed_chunks, replayed = run(nbstream.stream("Once upon a time", **ask))
 
     assert texts(replayed_chunks) == texts(live_chunks)
-    assert replayed == live  # text, usage, status and the very same ttft/rate/elapsed floats
+    # Text, usage, status and the very same ttft/rate/elapsed floats.
+    assert replayed == as_recorded(live)
     (line,) = lines(recording)  # the replay was not recorded again
     assert [c["t"] for c in line["chunks"]] == sorted(c["t"] for c in line["chunks"])
     assert line["end"] == live.elapsed_s
@@ -93,7 +102,60 @@ def test_recordings_from_another_machine_match_by_model_file_name(
     monkeypatch.setenv("NBSTREAM_REPLAY", str(recording))
     _, replayed = run(nbstream.stream("Hello", model=f"llama:{moved}", **ask))
     assert replayed.status == "done" and replayed.tokens == 5
-    assert replayed.model == f"llama:{tiny_model}"  # what was recorded is what is shown
+    assert replayed.model == f"llama:{tiny_model.name}"  # what was recorded is what is shown
+
+
+def test_a_recording_names_no_folder_host_or_load_option_of_the_machine(
+    tiny_model: Path, server: ScriptedServer, tmp_path: Path
+) -> None:
+    recording = tmp_path / "r.jsonl"
+    spec = f"llama:{tiny_model}?n_ctx=512"  # a load option: how this machine loads the model
+    run(nbstream.stream("Hello", model=spec, max_tokens=5, seed=1, record=str(recording)))
+    url = f"http://127.0.0.1:{server.port}/v1"
+    run(nbstream.stream("Hello", model="openai:m", base_url=url, record=str(recording)))
+    text = recording.read_text(encoding="utf-8")
+    in_kernel, served = lines(recording)
+    assert in_kernel["request"]["model"] == tiny_model.name  # what matching needs: the name
+    assert in_kernel["request"]["options"] == {}
+    assert "base_url" not in served["request"] and "127.0.0.1" not in text
+    for machine in (str(tiny_model.parent), str(Path.home()), "/tmp", "/root", "/home", "Users"):
+        assert machine not in text
+
+
+def test_older_recordings_with_absolute_paths_still_match_by_file_name(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "r.jsonl"
+    ask = {"temperature": 0, "max_tokens": 5}
+    run(nbstream.stream("Hello", model=f"llama:{tiny_model}", record=str(recording), **ask))
+    (line,) = lines(recording)
+    # As recordings were written before: the absolute path, the base URL, the load options.
+    line["request"].update(model=f"/home/someone/models/{tiny_model.name}", base_url=None)
+    line["request"]["options"]["load"] = {"n_ctx": 512}
+    recording.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    monkeypatch.setenv("NBSTREAM_REPLAY", str(recording))
+    moved = tmp_path / "elsewhere" / tiny_model.name
+    _, replayed = run(nbstream.stream("Hello", model=f"llama:{moved}", **ask))
+    assert replayed.status == "done" and replayed.tokens == 5
+    assert replayed.model == f"llama:{tiny_model.name}"  # shown without the old home folder
+
+
+def test_a_replayed_exchange_goes_only_to_the_callers_own_record_file(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "recordings" / "r.jsonl"
+    ask = {"model": f"llama:{tiny_model}", "temperature": 0, "max_tokens": 5}
+    run(nbstream.stream("Hello", record=str(recording), **ask))
+    recorded = recording.read_bytes()
+    monkeypatch.setenv("NBSTREAM_REPLAY", str(recording.parent))
+    monkeypatch.setenv("NBSTREAM_RECORD", str(tmp_path / "everything.jsonl"))
+    scratch = tmp_path / "scratch" / "example.jsonl"
+    run(nbstream.stream("Hello", record=str(scratch), **ask))  # a notebook's own --record
+    run(nbstream.stream("Hello", record=str(recording), **ask))  # the very file replayed
+    run(nbstream.stream("Hello", **ask))  # $NBSTREAM_RECORD
+    assert scratch.read_bytes() == recorded  # the exchange as replayed: as it was recorded
+    assert recording.read_bytes() == recorded  # never copied into itself…
+    assert not (tmp_path / "everything.jsonl").exists()  # …nor by $NBSTREAM_RECORD
 
 
 def test_env_record_and_replay_spec(
@@ -154,7 +216,7 @@ def test_recordings_hold_no_key(
     assert "headers" not in text  # options named like credentials are dropped
     (line,) = lines(recording)
     assert line["request"]["messages"] == [{"role": "user", "content": "my key is ***"}]
-    assert line["request"]["base_url"] == f"http://127.0.0.1:{server.port}/v1"
+    assert "base_url" not in line["request"]  # the endpoint is not kept at all
     # The same request still finds its recording, and the error never shows the key.
     monkeypatch.setenv("NBSTREAM_REPLAY", str(recording))
     _, replayed = run(nbstream.stream(f"my key is {SECRET}", model="openai:m"))
@@ -212,7 +274,7 @@ def test_a_stop_is_replayed(tiny_model: Path, tmp_path: Path) -> None:
     assert live.snapshot().status == "interrupted" and live.snapshot().tokens == 4
     replayed = nbstream.stream("Hello", model=f"replay:{recording}", temperature=0, max_tokens=200)
     assert len(list(replayed)) == 4
-    assert replayed.snapshot() == live.snapshot()
+    assert replayed.snapshot() == as_recorded(live.snapshot())
 
 
 def test_a_kernel_interrupt_is_replayed(tiny_model: Path, tmp_path: Path) -> None:
@@ -239,7 +301,7 @@ def test_a_kernel_interrupt_is_replayed(tiny_model: Path, tmp_path: Path) -> Non
     replayed = nbstream.stream("Hello", model=f"replay:{recording}", temperature=0)
     with pytest.raises(KeyboardInterrupt):
         list(replayed)
-    assert replayed.snapshot() == live.snapshot()
+    assert replayed.snapshot() == as_recorded(live.snapshot())
     assert replayed.snapshot().status == "interrupted"
 
 
@@ -351,11 +413,13 @@ def test_magic_record_then_replay_shows_the_final_bundle_first(
         assert replayed.status == "ok", replayed.errors
         (display,) = replayed.displays
         assert not replayed.updates  # nbval compares the first display: it is the final one
-        assert display["content"]["data"] == live.final
+        # The recorded model is shown, which is the model's file name, not this machine's path.
+        recorded = json.loads(json.dumps(live.final).replace(f"{tiny_model.parent}{os.sep}", ""))
+        assert display["content"]["data"] == recorded
         paced = kernel.run(cell.replace(f"llama:{tiny_model}", f"replay:{recording}?pace=recorded"))
         assert paced.status == "ok", paced.errors
         assert len(paced.displays) == 1 and paced.updates  # a paced replay streams live…
-        assert paced.final == live.final  # …and ends on the recorded bundle
+        assert paced.final == recorded  # …and ends on the recorded bundle
         missing = kernel.run(f"%%llm llama:{tiny_model} -t 0 -n 41 --seed 3\nOnce upon a time")
         (error,) = missing.errors
         assert len(error["content"]["traceback"]) == 1
@@ -363,3 +427,25 @@ def test_magic_record_then_replay_shows_the_final_bundle_first(
     finally:
         kernel.shutdown()
     assert len(lines(recording)) == 1
+
+
+def test_models_under_replay_lists_the_recorded_models_and_asks_no_server(
+    tmp_path: Path,
+) -> None:
+    recording = tmp_path / "r.jsonl"
+    handmade(recording, end=0.1)
+    (line,) = lines(recording)
+    other = {**line, "request": {**line["request"], "model": "llama3.2"}}
+    with recording.open("a", encoding="utf-8") as file:
+        file.write(json.dumps(other) + "\n")
+    kernel = Kernel({"OLLAMA_HOST": "127.0.0.1:9"})  # nothing listens there
+    try:
+        setup = kernel.run(f"import os; os.environ['NBSTREAM_REPLAY'] = {str(recording)!r}")
+        assert setup.status == "ok"
+        assert kernel.run("%load_ext nbstream").status == "ok"
+        listed = kernel.run("%llm models ollama:m")
+        assert listed.status == "ok", listed.errors
+        (display,) = listed.displays
+        assert display["content"]["data"]["text/markdown"] == "- `ollama:llama3.2`\n- `ollama:m`"
+    finally:
+        kernel.shutdown()

@@ -7,7 +7,9 @@ recording under its own model. PATH is a ``.jsonl`` file or a folder of them.
 
 :func:`route` does the lookup *before* anything is shown, and hands the caller a
 request under the recorded model's spec, so the status line and the saved output show
-what was recorded, on any machine. Playback yields the recorded chunks with their
+what was recorded, on any machine (an in-kernel model by its file name). With
+``$NBSTREAM_REPLAY`` nothing else asks a server either: ``%llm models`` lists the models
+the recordings hold (:func:`recorded_models`). Playback yields the recorded chunks with their
 offsets (``Chunk.at``), then the recorded end, then ends the way the recording did: the
 same error class and sentence, a kernel interrupt, or a Stop.
 
@@ -27,7 +29,7 @@ from urllib.parse import parse_qsl
 
 from .._exceptions import UsageError
 from .._record import public_request
-from .._replay import Exchange, describe, find, key_fields, load
+from .._replay import Exchange, describe, find, key_fields, load, recording_files
 from .._types import Cancel, Chunk, Request
 
 PACES = ("instant", "recorded")
@@ -45,6 +47,11 @@ class Source:
 
     def find(self, request: Request) -> Exchange:
         return find([self.path], request, any_model=self.any_model)
+
+    def reads(self, path: str) -> bool:
+        """Whether ``path`` is one of the recording files this source plays back."""
+        full = os.path.realpath(os.path.expanduser(path))
+        return any(os.path.realpath(f) == full for f in recording_files(self.path))
 
 
 def source_of(request: Request) -> Source | None:
@@ -76,9 +83,12 @@ class Playback:
 
     name = "replay"
 
-    def __init__(self, exchange: Exchange, pace: str = "instant") -> None:
+    def __init__(
+        self, exchange: Exchange, pace: str = "instant", source: Source | None = None
+    ) -> None:
         self.exchange = exchange
         self.pace = pace
+        self.source = source
 
     @property
     def instant(self) -> bool:
@@ -127,9 +137,26 @@ def route(request: Request) -> tuple[Playback, Request] | None:
     if source is None:
         return None
     exchange = source.find(request)
-    recorded = exchange.request
-    shown = dataclasses.replace(request, backend=recorded["backend"], model=recorded["model"])
-    return Playback(exchange, source.pace), shown
+    shown = dataclasses.replace(request, backend=exchange.request["backend"], model=exchange.model)
+    return Playback(exchange, source.pace, source), shown
+
+
+def recorded_models(request: Request) -> list[str] | None:
+    """Under ``$NBSTREAM_REPLAY``, the models recorded for ``request``'s backend, latest first.
+
+    ``%llm models`` shows these instead of asking the server, so a replayed notebook
+    needs no network. None when not replaying (or for a ``replay:`` spec, whose backend
+    lists its recordings itself).
+    """
+    if request.backend == "replay":
+        return None
+    source = source_of(request)
+    if source is None:
+        return None
+    names = [
+        e.model for e in reversed(load(source.path)) if e.request["backend"] == request.backend
+    ]
+    return list(dict.fromkeys(names))
 
 
 class ReplayBackend:
@@ -168,4 +195,13 @@ class ReplayBackend:
 
 BACKEND = ReplayBackend()
 
-__all__ = ["BACKEND", "PACES", "Playback", "ReplayBackend", "Source", "play", "route"]
+__all__ = [
+    "BACKEND",
+    "PACES",
+    "Playback",
+    "ReplayBackend",
+    "Source",
+    "play",
+    "recorded_models",
+    "route",
+]
