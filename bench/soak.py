@@ -1,12 +1,20 @@
 """Soak: many generations in one kernel, mixed backends, some interrupted, some failing.
 
-What it checks is what a long notebook session does to a kernel: memory growth (RSS of
-the kernel process after a warm-up round vs at the end), threads left running, and TCP
-connections left open to the servers. It prints the figures; it asserts nothing.
+What it checks is what a long notebook session does to a kernel, and it fails (exit
+status 1, each broken limit named) when one is exceeded:
 
-Mix per round of 10: in-kernel tiny model (3), OpenAI-compatible stream (2), Ollama (2),
-a mid-stream error, an HTTP 500, and an interrupt (alternating in-kernel / HTTP stall).
-Run: ``python bench/soak.py [--generations 300]``.
+* memory: the kernel's RSS at the end may exceed its RSS after the first (warm-up) round
+  by at most ``--max-rss-growth-mb`` (default 16 MB);
+* threads: no more threads in the kernel at the end than after the first round;
+* connections: at most one TCP connection from the kernel to each test server open at
+  the end (an idle keep-alive one), never one per generation;
+* outcomes: every generation ended the way its kind should (an answer, its error, or
+  ``Interrupted``), and the kernel still answers afterwards.
+
+Mix per round of 10: in-kernel tiny model (3), OpenAI-compatible stream (2), Ollama (1),
+an OpenAI mid-stream error, an Ollama mid-stream error, an HTTP 500, and an interrupt
+(alternating in-kernel / HTTP stall). It prints the counts by kind and by outcome.
+Run: ``python bench/soak.py [--generations 900] [--max-rss-growth-mb 16]`` (about 2 min).
 """
 
 from __future__ import annotations
@@ -59,8 +67,11 @@ def kernel_state(kernel: Kernel, pid: int, ports: set[int]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--generations", type=int, default=300)
+    parser.add_argument("--generations", type=int, default=900)
+    parser.add_argument("--max-rss-growth-mb", type=float, default=16.0)
     args = parser.parse_args()
+    if args.generations < 20:
+        parser.error("--generations must be at least 20 (two rounds of 10)")
     with (
         tempfile.TemporaryDirectory() as tmp,
         ScriptedServer(respond) as openai,
@@ -70,27 +81,31 @@ def main() -> None:
         kernel = Kernel(env={"OPENAI_BASE_URL": f"{openai.url}/v1", "OLLAMA_HOST": ollama.url})
         pid = kernel.manager.provisioner.pid  # type: ignore[union-attr]
         ports = {openai.port, ollama.server.port}
+        # (kind, cell, the outcome it must have: "ok" or the error's class name)
         cells = [
-            ("llama", f"%%llm llama:{model} -t 0.8 -n 300\nOnce upon a time"),
-            ("openai", "%%llm openai:m\nhello"),
-            ("ollama", "%%llm ollama:tiny\nbonjour tout le monde"),
-            ("llama", f"%%llm llama:{model} -n 100 --seed 3\nAgain"),
-            ("error", "%%llm openai:m\nmidstream please"),
-            ("openai", "%%llm openai:m -o kept\nagain"),
-            ("ollama", "%%llm ollama:flaky\nthis one breaks"),
-            ("llama", f"%%llm llama:{model} -t 0 -n 50\nShort"),
-            ("error", "%%llm openai:m\nfail500"),
-            ("interrupt", ""),
+            ("in-kernel", f"%%llm llama:{model} -t 0.8 -n 300\nOnce upon a time", "ok"),
+            ("openai", "%%llm openai:m\nhello", "ok"),
+            ("ollama", "%%llm ollama:tiny\nbonjour tout le monde", "ok"),
+            ("in-kernel", f"%%llm llama:{model} -n 100 --seed 3\nAgain", "ok"),
+            ("mid-stream error", "%%llm openai:m\nmidstream please", "StreamError"),
+            ("openai", "%%llm openai:m -o kept\nagain", "ok"),
+            ("mid-stream error", "%%llm ollama:flaky\nthis one breaks", "StreamError"),
+            ("in-kernel", f"%%llm llama:{model} -t 0 -n 50\nShort", "ok"),
+            ("HTTP 500", "%%llm openai:m\nfail500", "HTTPStatusError"),
+            ("interrupt", "", "Interrupted"),
         ]
+        kinds: Counter[str] = Counter()
         outcomes: Counter[str] = Counter()
+        wrong: Counter[str] = Counter()
         try:
             assert kernel.run("%load_ext nbstream").status == "ok"
             start_time = time.monotonic()
             before: dict[str, float] = {}
             for index in range(args.generations):
-                kind, cell = cells[index % len(cells)]
+                kind, cell, expected = cells[index % len(cells)]
                 if kind == "interrupt":
                     in_kernel = (index // len(cells)) % 2 == 0
+                    kind = "interrupt (in-kernel)" if in_kernel else "interrupt (HTTP stall)"
                     cell = (
                         f"%%llm llama:{model}?n_ctx=8192 -t 0 -n 8000\nGo on"
                         if in_kernel
@@ -103,23 +118,43 @@ def main() -> None:
                 else:
                     run = kernel.run(cell)
                 ename = run.errors[0]["content"]["ename"] if run.errors else "ok"
-                outcomes[f"{kind}:{ename}"] += 1
+                kinds[kind] += 1
+                outcomes[f"{kind}: {ename}"] += 1
+                if ename != expected:
+                    wrong[f"{kind}: {ename} (expected {expected})"] += 1
                 if index == len(cells) - 1:
                     before = kernel_state(kernel, pid, ports)
             after = kernel_state(kernel, pid, ports)
             elapsed = time.monotonic() - start_time
+            still_answers = kernel.value("1 + 1") == 2
         finally:
             kernel.shutdown()
+    growth = after["rss_mb"] - before["rss_mb"]
     print(f"{args.generations} generations in {elapsed:.0f} s")
+    print("by kind:", json.dumps(dict(sorted(kinds.items()))))
     print("outcomes:", json.dumps(dict(sorted(outcomes.items()))))
     print(
         f"kernel RSS after the first round {before['rss_mb']:.1f} MB, at the end "
-        f"{after['rss_mb']:.1f} MB (growth {after['rss_mb'] - before['rss_mb']:+.1f} MB)"
+        f"{after['rss_mb']:.1f} MB (growth {growth:+.1f} MB)"
     )
     print(f"threads {before['threads']:.0f} → {after['threads']:.0f}")
     print(
         f"open connections to the servers {before['connections']:.0f} → {after['connections']:.0f}"
     )
+    broken = [f"unexpected outcome {name} ×{count}" for name, count in sorted(wrong.items())]
+    if growth > args.max_rss_growth_mb:
+        broken.append(f"RSS grew {growth:.1f} MB > {args.max_rss_growth_mb:g} MB")
+    if after["threads"] > before["threads"]:
+        broken.append(f"threads grew {before['threads']:.0f} → {after['threads']:.0f}")
+    if after["connections"] > len(ports):
+        broken.append(f"{after['connections']:.0f} connections to {len(ports)} servers left open")
+    if not still_answers:
+        broken.append("the kernel no longer evaluates 1 + 1")
+    for problem in broken:
+        print(f"LIMIT BROKEN: {problem}")
+    if broken:
+        sys.exit(1)
+    print("all limits held")
 
 
 if __name__ == "__main__":

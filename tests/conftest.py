@@ -29,6 +29,16 @@ def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_model(path, chat_template=SIMPLE_CHAT_TEMPLATE)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many generated examples the property tests ran (``tests/fuzzing.py``)."""
+    from .fuzzing import RAN
+
+    if RAN:
+        terminalreporter.write_line(
+            f"hypothesis: {sum(RAN.values()):,} generated examples ran in {len(RAN)} property tests"
+        )
+
+
 # The browser and JupyterLab fixtures are registered here, once: imported into each test
 # module instead, every module would get its own "session" browser, and a second
 # Playwright sync session cannot start while the first one runs.

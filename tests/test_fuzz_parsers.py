@@ -5,6 +5,8 @@ Servers and proxies send surprising JSON: ``"delta": "x"``, numbers where text b
 well-typed :class:`Chunk` (or nothing), or raises one of nbstream's own errors — never a
 ``TypeError`` from deep inside, which would reach the user as an "unexpected" failure.
 The payloads are generated near the real shapes, so the fuzzing reaches the inner fields.
+Each test fails unless all its configured examples ran; the session summary prints how
+many ran (``tests/fuzzing.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from nbstream._decoders import ServerSentEvent
 from nbstream._exceptions import NbstreamError
 from nbstream._types import Chunk, Usage
 from nbstream.backends import _http, ollama, openai
+
+from .fuzzing import fuzz
 
 CALL = _http.Call("POST", "http://127.0.0.1:1/v1/chat/completions")
 SETTINGS = settings(max_examples=300, derandomize=True, deadline=None)
@@ -109,7 +113,7 @@ def well_typed(chunk: Chunk) -> None:
             assert count is None or (isinstance(count, int) and not isinstance(count, bool))
 
 
-@SETTINGS
+@fuzz(SETTINGS)
 @given(payload=st.one_of(openai_payloads, anything), raw=st.booleans())
 def test_openai_event_parser_total(payload: Any, raw: bool) -> None:
     event = ServerSentEvent(data=json.dumps(payload))
@@ -121,7 +125,7 @@ def test_openai_event_parser_total(payload: Any, raw: bool) -> None:
         well_typed(result)
 
 
-@SETTINGS
+@fuzz(SETTINGS)
 @given(data=st.text(), event=st.sampled_from(["message", "error", "ping"]), raw=st.booleans())
 def test_openai_event_parser_on_any_text(data: str, event: str, raw: bool) -> None:
     try:
@@ -132,7 +136,7 @@ def test_openai_event_parser_on_any_text(data: str, event: str, raw: bool) -> No
         well_typed(result)
 
 
-@SETTINGS
+@fuzz(SETTINGS)
 @given(line=st.one_of(ollama_lines, anything), raw=st.booleans())
 def test_ollama_line_parser_total(line: Any, raw: bool) -> None:
     try:
@@ -143,7 +147,7 @@ def test_ollama_line_parser_total(line: Any, raw: bool) -> None:
         well_typed(result)
 
 
-@SETTINGS
+@fuzz(SETTINGS)
 @given(body=st.one_of(openai_payloads.map(json.dumps), st.text()).map(str.encode))
 def test_openai_single_json_answer_total(body: bytes) -> None:
     with contextlib.suppress(NbstreamError):

@@ -2,13 +2,13 @@
 
 The fake (checked with the official client in ``test_ollama_fake.py``) answers the
 questions about the API: bodies, thinking, usage, errors before and after output. The
-scripted server answers the ones about bytes: a UTF-8 character split across network
+scripted server answers the ones about bytes: Ollama's own example streams from its docs
+and its client's tests (``tests/fixtures``), a UTF-8 character split across network
 pieces, a last line with no newline, U+2028 inside a JSON string, a stall, a Stop.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -247,32 +247,54 @@ def test_describe(ollama_fake: OllamaFake) -> None:
 # --- bytes on the wire ----------------------------------------------------------------
 
 
+# The streams below are Ollama's own examples (tests/fixtures/README.md says where from).
+
+
 @pytest.mark.parametrize("size", [1, 3, 64])
-def test_recorded_chat_with_thinking(scripted_server: ScriptedServer, size: int) -> None:
+def test_documented_chat_stream(scripted_server: ScriptedServer, size: int) -> None:
     data = (FIXTURES / "ollama_chat.ndjson").read_bytes()
     scripted_server.respond = Script(
         headers=NDJSON, body=[data[i : i + size] for i in range(0, len(data), size)]
     )
     chunks, error = run(make_request(scripted_server.url))
-    lines = [json.loads(x) for x in data.splitlines() if x.strip()]
     assert error is None
-    assert text_of(chunks) == "".join(x["message"]["content"] for x in lines)
-    assert "".join(c.reasoning for c in chunks) == "".join(
-        x["message"].get("thinking", "") for x in lines
-    )
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 19
+    assert [c.text for c in chunks] == ["The", ""]
+    assert [c.finish_reason for c in chunks] == [None, "stop"]  # no done_reason: "stop"
+    assert chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (26, 282)
+    assert {c.model for c in chunks} == {"llama3.2"}
 
 
-def test_recorded_generate_without_final_newline(scripted_server: ScriptedServer) -> None:
+def test_documented_generate_stream_without_final_newline(
+    scripted_server: ScriptedServer,
+) -> None:
     data = (FIXTURES / "ollama_generate_no_final_newline.ndjson").read_bytes()
     assert not data.endswith(b"\n")
     scripted_server.respond = Script(headers=NDJSON, body=[data], framing="close")
     chunks, error = run(make_request(scripted_server.url, raw=True))
-    lines = [json.loads(x) for x in data.splitlines()]
     assert error is None
-    assert text_of(chunks) == "".join(x["response"] for x in lines)
-    assert chunks[-1].finish_reason == "length"
-    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == 6
+    assert text_of(chunks) == "That's a fantastic question!"  # the done line has text too
+    assert chunks[-1].text == "!" and chunks[-1].finish_reason == "stop"
+    assert chunks[-1].usage is None  # that example has no metrics
+
+
+def test_documented_error_mid_stream_keeps_the_text(scripted_server: ScriptedServer) -> None:
+    data = (FIXTURES / "ollama_generate_error.ndjson").read_bytes()
+    scripted_server.respond = Script(headers=NDJSON, body=data.splitlines(keepends=True))
+    chunks, error = run(make_request(scripted_server.url, raw=True))
+    assert text_of(chunks) == " Yes.Ican"
+    assert isinstance(error, StreamError)
+    assert "(an error was encountered while running the model)" in str(error)
+
+
+def test_official_client_test_stream_without_done(scripted_server: ScriptedServer) -> None:
+    # The official client's own test serves lines with no "done" at all.
+    data = (FIXTURES / "ollama_python_chat_stream.ndjson").read_bytes()
+    scripted_server.respond = Script(headers=NDJSON, body=data.splitlines(keepends=True))
+    chunks, error = run(make_request(scripted_server.url))
+    assert error is None
+    assert [c.text for c in chunks] == ["I ", "don't ", "know."]
+    assert all(c.finish_reason is None and c.usage is None for c in chunks)
 
 
 def test_split_utf8_and_line_separator_inside_json(scripted_server: ScriptedServer) -> None:

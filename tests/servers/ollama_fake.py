@@ -7,6 +7,15 @@ nanosecond metrics on the last line, ``{"error": …}`` as a non-200 JSON body b
 output and as a line inside the 200 stream after it. ``tests/test_ollama_fake.py`` checks
 it with the official ``ollama`` client, so the backend is tested against a proven copy.
 
+Where its details come from (ollama/ollama at 948f693): field order of the last line as in
+``docs/api.md`` ("Chat request (Streaming with tools)", final response) and
+``docs/api/usage.mdx``; ``application/x-ndjson`` and the error line inside a 200 stream
+as in ``docs/api/streaming.mdx`` and ``docs/api/errors.mdx``; the error sentences as
+``server/routes.go`` and ``llm/llama_server.go`` word them; ``/api/tags`` entries as in
+``docs/api.md`` ("List Local Models"). The answers themselves are scripted, not
+recorded; Ollama's published example streams are replayed as they are from
+``tests/fixtures`` (see its README).
+
 Models answer from a script: ``tiny`` echoes the last user message, ``thinker`` thinks
 (when asked with ``think``) then answers, ``flaky`` breaks off with an error line.
 Runs as a fixture (``ollama_fake``) or standalone::
