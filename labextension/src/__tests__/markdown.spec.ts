@@ -51,7 +51,7 @@ describe('healTail', () => {
     ['a ``co`de', 'a ``co`de``'],
     ['a `', 'a '],
     ['~~gone', '~~gone~~'],
-    ['see [docs](https://exa', 'see [docs](https://exa)'],
+    ['see [docs](https://exa', 'see docs'],
     ['snake_case_name', 'snake_case_name'],
     ['* item\n* item two', '* item\n* item two'],
     ['**closed** and `code` and *it*', '**closed** and `code` and *it*'],
