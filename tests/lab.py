@@ -91,6 +91,18 @@ class LabServer:
         return json.loads(body) if body else None
 
 
+def _use_this_extension(data: Path) -> None:
+    """Serve the extension built beside the ``nbstream`` imported here (a worktree's own
+    build, whatever another checkout linked into the environment): the data dir comes
+    first in JupyterLab's extension path, and the first ``nbstream`` found wins."""
+    import nbstream
+
+    built = Path(nbstream.__file__).parent / "labextension"
+    if (built / "package.json").exists():
+        (data / "labextensions").mkdir(parents=True, exist_ok=True)
+        (data / "labextensions" / "nbstream").symlink_to(built, target_is_directory=True)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,6 +116,7 @@ def lab_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
     for folder in (root, config / "labconfig", runtime, data):
         folder.mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(_PAGE_CONFIG))
+    _use_this_extension(data)
     token, port = secrets.token_hex(16), _free_port()
     env = {
         **os.environ,
