@@ -98,9 +98,10 @@ export class AnswerView {
   /** The answer's Markdown blocks (tests check that stable ones are kept). */
   readonly answer: LiveMarkdown;
 
-  constructor(render: MarkdownRender, actions: IAnswerActions) {
-    this.node = document.createElement('div');
-    this.node.className = 'jp-nbstream-view';
+  /** `node`: the element to build the view in (a renderer's own node), else a new one. */
+  constructor(render: MarkdownRender, actions: IAnswerActions, node?: HTMLElement) {
+    this.node = node ?? document.createElement('div');
+    this.node.classList.add('jp-nbstream-view');
     this._actions = actions;
     this._reasoning = document.createElement('details');
     this._reasoning.className = 'jp-nbstream-reasoning';

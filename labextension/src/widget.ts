@@ -34,8 +34,7 @@ export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
     super();
     this.addClass('jp-nbstream-answer');
     this._actions = actions;
-    this.view = new AnswerView(labMarkdown(contextOf(options)), actions);
-    this.node.append(this.view.node);
+    this.view = new AnswerView(labMarkdown(contextOf(options)), actions, this.node);
   }
 
   readonly view: AnswerView;
@@ -45,24 +44,15 @@ export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
     return this.view.answer;
   }
 
-  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    await this.view.show((model.data[MIME_TYPE] ?? {}) as IPayload);
-    this._mirrorStatus();
+  renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    return this.view.show((model.data[MIME_TYPE] ?? {}) as IPayload);
   }
 
   protected onAfterAttach(): void {
     // A notebook saved mid-stream: nothing is streaming any more, so no cursor or Stop.
     const running = this._actions.isRunning?.(this.node) ?? false;
     if (this.view.payload.status === 'streaming' && !running) {
-      void this.view.markStale().then(() => this._mirrorStatus());
-    }
-  }
-
-  /** The state on the output's own node too (`data-status`), for styles and tests. */
-  private _mirrorStatus(): void {
-    const status = this.view.node.dataset.status;
-    if (status) {
-      this.node.dataset.status = status;
+      void this.view.markStale();
     }
   }
 
