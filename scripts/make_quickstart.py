@@ -21,7 +21,7 @@ cells = [
     new_markdown_cell(
         "A cell that starts with `%%llm` sends its body to the model. With no model named, "
         "the default is used (here the demo). `-n` caps the answer's length, `--seed` makes "
-        "it repeatable. The line under the answer shows model · tokens · tokens per second · "
+        "it repeatable on one machine and build. The line under the answer shows model · tokens · tokens per second · "
         "time to the first token."
     ),
     new_code_cell(
