@@ -63,7 +63,8 @@ def answer_tokens(count: int) -> list[str]:
         n += 1
         parts.append(
             f"## Step {n}\n\nThis step explains **part {n}** of the answer with `code_{n}` and "
-            f"a link to [the docs](https://example.org/{n}); the cost is $O(n^{{{n % 3 + 1}}})$.\n\n"
+            f"a link to [the docs](https://example.org/{n}); "
+            f"the cost is $O(n^{{{n % 3 + 1}}})$.\n\n"
             f"- first point of step {n}\n- second point, *emphasised*\n  - nested detail\n\n"
             f"```python\ndef step_{n}(x):\n    return x * {n}\n```\n\n"
         )
@@ -158,9 +159,7 @@ def main() -> None:
     print(f"{args.tokens} tokens at {args.rate} tok/s into the chat widget (Chromium)")
     print("main-thread busy ms per s (task; layout+style), per 5 s window of streaming:")
     for label, windows in results.items():
-        cells = "  ".join(
-            f"{w['task_ms_per_s']:5.0f};{w['layout_ms_per_s']:4.0f}" for w in windows
-        )
+        cells = "  ".join(f"{w['task_ms_per_s']:5.0f};{w['layout_ms_per_s']:4.0f}" for w in windows)
         print(f"  {label:12s} {cells}")
     print(json.dumps(results))
 

@@ -115,7 +115,7 @@ class RequestLog:
         log = self.paths
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 log.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
@@ -279,7 +279,9 @@ def test_the_same_answer_renders_the_same_safely_in_a_cell_and_in_the_chat(
     )
     assert page.evaluate("() => navigator.clipboard.readText()") == answer
     code_copy = page.locator(".nbstream-chat .jp-nbstream-copy-code").first
-    page.evaluate("() => Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
+    page.evaluate(
+        "() => Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})"
+    )
     assert page.evaluate("() => navigator.clipboard === undefined")
     code_copy.click()
     page.wait_for_function(
