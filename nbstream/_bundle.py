@@ -4,7 +4,10 @@
 and nbconvert show; ``text/plain`` is the last resort (and what terminals print);
 ``application/vnd.nbstream.v1+json`` carries the structured state for nbstream's own
 renderer (live cursor, Stop, Copy). The Markdown is made safe to show mid-stream: an
-unclosed code fence is closed so the status line never ends up inside it. Nothing here
+unclosed code fence is closed so the status line never ends up inside it; and the
+model's text in it is defanged (:mod:`._safe_markdown`), since front ends without
+nbstream may render it unsanitised: no raw HTML, links only http(s)/mailto, no image
+fetched. Nothing here
 has a clock or an id, so the same answer always gives the same bundle (nbval-friendly).
 """
 
@@ -15,6 +18,7 @@ import re
 from typing import Any
 
 from ._response import Response
+from ._safe_markdown import defang
 
 MIME_TYPE = "application/vnd.nbstream.v1+json"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
@@ -71,7 +75,7 @@ def answer_markdown(response: Response, fmt: str) -> str:
         return literal_block(text, "text") if text else ""
     if fmt == "code" and text and not _FENCE.search(text):
         return literal_block(text)
-    return close_open_fence(text)
+    return defang(close_open_fence(text))
 
 
 def build(
@@ -83,7 +87,7 @@ def build(
     if response.reasoning:
         pieces.append(
             "<details><summary>Reasoning</summary>\n\n"
-            + close_open_fence(response.reasoning)
+            + defang(close_open_fence(response.reasoning))
             + "\n\n</details>\n"
         )
     answer = answer_markdown(response, fmt)

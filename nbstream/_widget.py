@@ -33,7 +33,13 @@ from traitlets import Bool, Dict, Int, List, Unicode, observe, validate
 
 from ._bundle import short_model, status_line
 from ._chat_run import Generation
-from ._chat_transcript import chat_repr, transcript_markdown, transcript_plain
+from ._chat_transcript import (
+    TRANSCRIPT_MIME_TYPE,
+    chat_repr,
+    transcript_markdown,
+    transcript_payload,
+    transcript_plain,
+)
 from ._exceptions import UsageError
 from ._generate import REQUEST_KEYWORDS, build_request
 from ._registry import DEFAULT_REGISTRY, ModelSpec
@@ -225,8 +231,9 @@ class Chat(anywidget.AnyWidget):
     def __repr__(self) -> str:
         return chat_repr(self.model, self.turns, self.busy)
 
-    def _transcript_bundle(self) -> dict[str, str]:
+    def _transcript_bundle(self) -> dict[str, Any]:
         return {
+            TRANSCRIPT_MIME_TYPE: transcript_payload(self.model, self.turns),
             "text/markdown": transcript_markdown(self.model, self.turns),
             "text/plain": transcript_plain(self.model, self.turns),
         }

@@ -21,8 +21,8 @@ cells = [
     new_markdown_cell(
         "A cell that starts with `%%llm` sends its body to the model. With no model named, "
         "the default is used (here the demo). `-n` caps the answer's length, `--seed` makes "
-        "it repeatable. The line under the answer shows model · tokens · tokens per second · "
-        "time to the first token."
+        "it repeatable on one machine and build. The line under the answer shows "
+        "model · tokens · tokens per second · time to the first token."
     ),
     new_code_cell(
         "%%llm -n 60 --seed 1\nThe three most useful Python libraries for data science are"

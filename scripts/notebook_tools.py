@@ -80,6 +80,9 @@ def build(
                 timeout=600,
                 kernel_name="python3",
                 record_timing=False,
+                # Saved widget state would carry the chat widget's whole script (~0.7 MB); a
+                # reopened notebook shows the chat's transcript in place of the widget instead.
+                store_widget_state=False,
                 resources={"metadata": {"path": str(NOTEBOOKS)}},
             )
             client.execute()

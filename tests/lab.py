@@ -91,6 +91,22 @@ class LabServer:
         return json.loads(body) if body else None
 
 
+def _use_this_extension(folder: Path) -> str:
+    """A ``$JUPYTER_PATH`` entry serving the extension built beside the ``nbstream``
+    imported here (a worktree's own build, whatever another checkout linked into the
+    environment): ``$JUPYTER_PATH`` comes first in JupyterLab's extension path (before
+    the environment's, which a venv prefers to the user's data dir), and the first
+    ``nbstream`` found wins. Empty if nothing is built here."""
+    import nbstream
+
+    built = Path(nbstream.__file__).parent / "labextension"
+    if not (built / "package.json").exists():
+        return ""
+    (folder / "labextensions").mkdir(parents=True, exist_ok=True)
+    (folder / "labextensions" / "nbstream").symlink_to(built, target_is_directory=True)
+    return str(folder)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,12 +120,14 @@ def lab_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
     for folder in (root, config / "labconfig", runtime, data):
         folder.mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(_PAGE_CONFIG))
+    ours = _use_this_extension(base / "jupyter_path")
     token, port = secrets.token_hex(16), _free_port()
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(config),
         "JUPYTER_RUNTIME_DIR": str(runtime),
         "JUPYTER_DATA_DIR": str(data),
+        "JUPYTER_PATH": os.pathsep.join(filter(None, [ours, os.environ.get("JUPYTER_PATH")])),
         "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
     }

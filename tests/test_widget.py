@@ -14,7 +14,6 @@ transcript display is replaced when the answer ends.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -377,6 +376,10 @@ def test_the_transcript_is_safe_markdown_and_plain_text(server: ScriptedServer) 
     assert "&lt;img src=x" in markdown and "<img" not in markdown
     assert "`<b>`" in markdown and "<script>x()</script>" in markdown  # code stays code
     assert bundle["text/plain"].splitlines()[0] == "nbstream chat · openai:test-model · 2 messages"
+    # nbstream's front end renders the messages themselves, through its untrusted path.
+    payload = bundle["application/vnd.nbstream.transcript.v1+json"]
+    assert payload["model"] == "openai:test-model"
+    assert payload["turns"][1] == {"role": "assistant", "content": evil, "status": "done"}
 
 
 # --- in a real kernel --------------------------------------------------------------------
@@ -446,67 +449,3 @@ def next_update_display(kernel: Kernel, display_id: str, timeout: float = 5) -> 
         ):
             return dict(content)
     raise TimeoutError("no update_display_data for the transcript")
-
-
-# --- the front end's Markdown renderer ---------------------------------------------------
-
-# Just enough of a DOM for chat.js's renderer: elements, text nodes, textContent.
-NODE_HARNESS = r"""
-class Element {
-  constructor(tag) { this.tagName = tag.toUpperCase(); this.childNodes = []; this.dataset = {}; }
-  append(...nodes) {
-    for (const n of nodes) this.childNodes.push(typeof n === "string" ? { text: n } : n);
-  }
-  replaceChildren(...nodes) { this.childNodes = []; this.append(...nodes); }
-  set textContent(value) { this.childNodes = [{ text: value }]; }
-  get textContent() { return this.childNodes.map((n) => n.text ?? n.textContent).join(""); }
-  get childElementCount() { return this.childNodes.filter((n) => n.tagName).length; }
-  get firstChild() { return this.childNodes[0]; }
-}
-globalThis.document = {
-  createElement: (t) => new Element(t),
-  createTextNode: (t) => ({ text: t }),
-};
-const { renderMarkdown } = await import(process.argv[1]);
-const tree = (n) => n.tagName
-  ? [n.tagName + (n.href ? ` ${n.href}` : ""), ...n.childNodes.map(tree)]
-  : n.text;
-const inputs = JSON.parse(process.argv[2]);
-console.log(JSON.stringify(inputs.map((source) => {
-  const root = new Element("div");
-  renderMarkdown(root, source);
-  return root.childNodes.map(tree);
-})));
-"""
-
-
-def render_markdown(*sources: str) -> list[Any]:
-    script = Path(__file__).parent.parent / "nbstream" / "static" / "chat.js"
-    harness = ["node", "--input-type=module", "-e", NODE_HARNESS, str(script), json.dumps(sources)]
-    done = subprocess.run(harness, capture_output=True, text=True, timeout=30, check=True)
-    rendered: list[Any] = json.loads(done.stdout)
-    return rendered
-
-
-def test_the_widget_renders_markdown_and_never_html() -> None:
-    evil, links, blocks, endless = render_markdown(
-        '<img src=x onerror="alert(1)"> <script>alert(2)</script> window.__x=1">',
-        "[a](javascript:alert(1)) [b](https://example.org) see https://a.b/c.",
-        "## Title\n\n- **bold** and `code`\n- two\n\n```py\nx < 1\n```",
-        "**a *b* c** __d__ _e_ ~~f~~ ```open fence\nstill code",
-    )
-    assert evil == [
-        ["P", '<img src=x onerror="alert(1)"> <script>alert(2)</script> window.__x=1">']
-    ]
-    assert ["A https://example.org", "b"] in links[0]
-    assert ["A https://a.b/c", "https://a.b/c"] in links[0]
-    assert not any(isinstance(n, list) and "javascript" in n[0] for n in links[0])
-    assert blocks[0] == ["H4", "Title"]
-    assert blocks[1][0] == "UL" and blocks[1][1] == [
-        "LI",
-        ["STRONG", "bold"],
-        " and ",
-        ["CODE", "code"],
-    ]
-    assert blocks[2] == ["PRE", ["CODE", "x < 1"]]
-    assert endless[0][1] == ["STRONG", "a ", ["EM", "b"], " c"]

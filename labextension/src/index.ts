@@ -1,7 +1,10 @@
 /**
- * The plugin: registers the answer renderer with JupyterLab's renderer registry and
- * gives it what its buttons need from the notebook (the cell, the kernel); and has
- * `%%llm` cells highlighted as Markdown.
+ * The plugin: registers nbstream's renderers with JupyterLab's renderer registry — the
+ * answer (`application/vnd.nbstream.v1+json`), the saved chat transcript, and the calm
+ * line for an interruption the user asked for (stderr, `notice.ts`) — gives them what
+ * their buttons need from the notebook (the cell, the kernel); offers JupyterLab's
+ * Markdown pipeline to the chat widget's script (`hook.ts`); and has `%%llm` cells
+ * highlighted as Markdown.
  *
  * A plain plugin rather than a mime-extension, because Stop and Insert below need the
  * notebook tracker. The factory is added at start-up, before any notebook opens, so
@@ -11,13 +14,17 @@
  */
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Clipboard } from '@jupyterlab/apputils';
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, Notebook, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
+import { copyText } from './clipboard';
 import { highlightPrompts } from './highlight';
+import { setHook } from './hook';
+import { NoticeRenderer, STDERR_MIME_TYPE } from './notice';
+import { labMarkdown } from './render';
+import { TRANSCRIPT_MIME_TYPE, TranscriptRenderer } from './transcript';
 import { AnswerRenderer, IAnswerActions, MIME_TYPE } from './widget';
 
 export { AnswerRenderer, MIME_TYPE } from './widget';
@@ -64,19 +71,21 @@ function notebookActions(tracker: INotebookTracker): IAnswerActions {
     insertBelow(node, code) {
       const place = findCell(tracker, node);
       if (!place) {
-        return;
+        return false;
       }
       const notebook: Notebook = place.panel.content;
       notebook.activeCellIndex = place.index;
       NotebookActions.insertBelow(notebook);
       notebook.activeCell?.model.sharedModel.setSource(code);
       notebook.mode = 'command';
+      return true;
     },
-    copy(text) {
-      Clipboard.copyToSystem(text);
-    }
+    copy: copyText
   };
 }
+
+/** JupyterLab's error renderer's rank: the notice replaces it for stderr. */
+const STDERR_RANK = 110;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'nbstream:renderer',
@@ -98,6 +107,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
       createRenderer: options => new AnswerRenderer(options, actions)
     };
     rendermime.addFactory(factory, RANK);
+    rendermime.addFactory(
+      {
+        safe: true,
+        mimeTypes: [TRANSCRIPT_MIME_TYPE],
+        defaultRank: RANK,
+        createRenderer: options => new TranscriptRenderer(options, actions)
+      },
+      RANK
+    );
+    rendermime.addFactory(
+      {
+        safe: true,
+        mimeTypes: [STDERR_MIME_TYPE],
+        defaultRank: STDERR_RANK,
+        createRenderer: options => new NoticeRenderer(options)
+      },
+      STDERR_RANK
+    );
+    setHook({
+      version: 1,
+      renderMarkdown: labMarkdown({
+        sanitizer: rendermime.sanitizer,
+        resolver: null,
+        linkHandler: rendermime.linkHandler,
+        latexTypesetter: rendermime.latexTypesetter,
+        markdownParser: rendermime.markdownParser
+      }),
+      insertBelow: (node, code) => actions.insertBelow?.(node, code) === true
+    });
     if (languages) {
       highlightPrompts(tracker, languages);
     }

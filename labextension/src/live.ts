@@ -1,26 +1,22 @@
 /**
  * Markdown that grows in place. Each top-level block of the answer has its own DOM nodes;
  * an update renders only the blocks whose text changed (while streaming, the last one),
- * through JupyterLab's own Markdown pipeline (`renderMarkdown`: its parser, sanitizer,
- * link handling and math), so the output looks exactly like any Markdown output.
+ * so new text costs work in proportion to itself, not to the whole answer. How a block
+ * becomes DOM is a `MarkdownRender` (JupyterLab's pipeline, or the standalone one).
  *
- * Every block is rendered with `trusted: false`, whatever the notebook's trust: the text
- * comes from a model, and JupyterLab's sanitizer strips scripts, event handlers and
- * `javascript:` links from it. A block is rendered into a detached node and swapped in
- * when done, so the old rendering stays on screen until the new one is ready (no flash).
- * When the answer is final, it is rendered once more as a whole, which fixes the rare
- * constructs that span blocks (a link reference defined at the end, a loose list).
+ * A block is rendered into a staging element that is in the page — right after this
+ * view's node, with its classes, invisible and out of the flow — and its nodes are moved into place when done: the old
+ * rendering stays on screen until the new one is ready (no flash), and the math
+ * typesetter measures the real surrounding font (typeset in a detached element, MathJax
+ * cannot, and math comes out smaller than in any other Markdown output). When the
+ * answer is final, it is rendered once more as a whole, which fixes the rare constructs
+ * that span blocks (a link reference defined at the end, a loose list).
  */
-
-import { renderMarkdown } from '@jupyterlab/rendermime';
 
 import { healTail, splitBlocks } from './markdown';
 
-/** What `renderMarkdown` needs besides the text: from the renderer's options. */
-export type MarkdownContext = Omit<
-  renderMarkdown.IRenderOptions,
-  'host' | 'source' | 'trusted' | 'shouldTypeset'
->;
+/** Render Markdown `source` into `host` (an element already in the page). */
+export type MarkdownRender = (host: HTMLElement, source: string) => Promise<void>;
 
 interface IBlock {
   /** The exact Markdown these nodes show (healed, for the live tail). */
@@ -31,6 +27,7 @@ interface IBlock {
 }
 
 const CURSOR_CLASS = 'jp-nbstream-cursor';
+const STAGING_CLASS = 'jp-nbstream-staging';
 
 export class LiveMarkdown {
   readonly node: HTMLElement;
@@ -38,7 +35,7 @@ export class LiveMarkdown {
   renders = 0;
 
   constructor(
-    private readonly context: MarkdownContext,
+    private readonly render: MarkdownRender,
     private readonly decorate: (host: HTMLElement) => void = () => undefined
   ) {
     this.node = document.createElement('div');
@@ -65,17 +62,7 @@ export class LiveMarkdown {
       if (old && old.source === wanted[i]) {
         continue;
       }
-      const host = document.createElement('div');
-      await renderMarkdown({
-        ...this.context,
-        host,
-        source: wanted[i],
-        trusted: false,
-        shouldTypeset: true
-      });
-      this.decorate(host);
-      this.renders++;
-      const nodes = Array.from(host.childNodes);
+      const nodes = await this._renderBlock(wanted[i]);
       if (old) {
         old.nodes.forEach(node => node.remove());
         old.marker.after(...nodes);
@@ -90,31 +77,60 @@ export class LiveMarkdown {
       extra.marker.remove();
       extra.nodes.forEach(node => node.remove());
     }
-    this.node.querySelectorAll(`.${CURSOR_CLASS}`).forEach(cursor => cursor.remove());
+    this._cursor?.remove();
+    this._cursor = null;
+    const last = this._blocks[this._blocks.length - 1];
     if (live) {
-      placeCursor(this.node);
+      this._cursor = placeCursor(this.node, last?.nodes);
+    }
+  }
+
+  private async _renderBlock(source: string): Promise<ChildNode[]> {
+    // Beside the Markdown, not in it: inside, it would be a `:last-child` for CSS.
+    const host = document.createElement('div');
+    host.className = `${STAGING_CLASS} ${this.node.className}`;
+    host.setAttribute('aria-hidden', 'true');
+    if (this.node.parentNode) {
+      this.node.after(host);
+    } else {
+      this.node.append(host);
+    }
+    try {
+      await this.render(host, source);
+      this.decorate(host);
+      this.renders++;
+      return Array.from(host.childNodes);
+    } finally {
+      host.remove();
     }
   }
 
   private _blocks: IBlock[] = [];
+  private _cursor: HTMLElement | null = null;
 }
 
-/** Put a blinking cursor right after the last character shown under `host`. */
-export function placeCursor(host: HTMLElement): HTMLElement {
+/**
+ * Put a blinking cursor right after the last character shown under `host` (only the
+ * `nodes` of its last block are searched, when given: the cursor is always there).
+ */
+export function placeCursor(host: HTMLElement, nodes?: ChildNode[]): HTMLElement {
   const cursor = document.createElement('span');
   cursor.className = CURSOR_CLASS;
   cursor.setAttribute('aria-hidden', 'true');
-  const walker = document.createTreeWalker(host, NodeFilter.SHOW_TEXT);
   let last: Text | null = null;
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    // Not in our code buttons, nor in a heading's (hidden) ¶ anchor.
-    const skip = node.parentElement?.closest('.jp-nbstream-codebar, .jp-InternalAnchorLink');
-    if ((node as Text).data.trim() !== '' && !skip) {
-      last = node as Text;
+  for (const root of nodes ?? [host]) {
+    if (root.nodeType === Node.TEXT_NODE) {
+      last = meaningful(root as Text) ?? last;
+      continue;
+    }
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      last = meaningful(node as Text) ?? last;
     }
   }
   if (!last) {
-    (host.lastElementChild ?? host).appendChild(cursor);
+    const element = [...(nodes ?? [])].reverse().find(node => node.nodeType === 1);
+    ((element as HTMLElement | undefined) ?? host.lastElementChild ?? host).appendChild(cursor);
     return cursor;
   }
   const trailing = /\s*$/.exec(last.data)?.[0].length ?? 0;
@@ -126,4 +142,10 @@ export function placeCursor(host: HTMLElement): HTMLElement {
     last.after(cursor);
   }
   return cursor;
+}
+
+/** `text` if it shows something the cursor may follow (not our buttons, not a ¶ anchor). */
+function meaningful(text: Text): Text | null {
+  const skip = text.parentElement?.closest('.jp-nbstream-codebar, .jp-InternalAnchorLink');
+  return text.data.trim() !== '' && !skip ? text : null;
 }

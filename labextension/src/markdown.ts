@@ -95,8 +95,9 @@ export function answerSource(text: string, format: string): string {
 
 /**
  * Make the unfinished end of a block render as what it is becoming: close an open code
- * fence, drop a half-typed fence marker, close inline code, emphasis and a link target
- * that were opened, and drop a marker that has nothing after it yet.
+ * fence, drop a half-typed fence marker, close inline code and emphasis that were
+ * opened, drop a marker that has nothing after it yet, and show a link whose target is
+ * still arriving as plain text (never as a link to half a URL).
  */
 export function healTail(block: string): string {
   const lines = block.split('\n');
@@ -129,8 +130,37 @@ const HEAL_WINDOW = 120;
 const WORD = /[\p{L}\p{N}]/u;
 const SPACE = /\s/;
 
-/** Close what the last paragraph left open (code spans, emphasis, a link target). */
+/** Close what the last paragraph left open (code spans, emphasis); unlink half links. */
 function healInline(block: string): string {
+  const stack = openMarkers(block);
+  if (!stack.some(marker => marker.text[0] === '`')) {
+    const cut = withoutUnfinishedLinks(block);
+    if (cut !== block) {
+      return healInline(cut);
+    }
+  }
+  let healed = block;
+  const closers: string[] = [];
+  for (let k = stack.length - 1; k >= 0; k--) {
+    const marker = stack[k];
+    if (healed.length - marker.index > HEAL_WINDOW) {
+      continue;
+    }
+    const after = healed.slice(marker.index + marker.text.length);
+    if (after.trim() === '') {
+      healed = healed.slice(0, marker.index) + after;
+    } else {
+      closers.push(marker.text);
+    }
+  }
+  if (closers.length) {
+    healed = healed.replace(/\s+$/, '') + closers.join('');
+  }
+  return healed;
+}
+
+/** The code span and emphasis markers the last paragraph of `block` leaves open. */
+function openMarkers(block: string): IMarker[] {
   let start = block.lastIndexOf('\n\n') + 1;
   const fenceLines = [...block.matchAll(/^ {0,3}(`{3,}|~{3,}).*$/gm)];
   if (fenceLines.length) {
@@ -191,26 +221,44 @@ function healInline(block: string): string {
     }
     i++;
   }
-  let healed = block;
-  const closers: string[] = [];
-  for (let k = stack.length - 1; k >= 0; k--) {
-    const marker = stack[k];
-    if (healed.length - marker.index > HEAL_WINDOW) {
-      continue;
-    }
-    const after = healed.slice(marker.index + marker.text.length);
-    if (after.trim() === '') {
-      healed = healed.slice(0, marker.index) + after;
-    } else {
-      closers.push(marker.text);
-    }
+  return stack;
+}
+
+/** `[label](target`, `![alt](target` at the end, the target not closed yet. */
+const OPEN_TARGET = /(!?)\[([^\]\n]*)\]\([^)\n]*$/;
+/** `[label` or `![alt` at the end, the label not closed yet (`a[0` is not a label). */
+const OPEN_LABEL = /(?<=^|[\s(*_~])!?\[([^\]\n]*)$/;
+/** A bare URL or e-mail address still arriving at the very end (GFM autolinks it). */
+const OPEN_AUTOLINK = /(?:\b[a-z][a-z0-9+.-]*:\/\/|\bwww\.|\bmailto:|[^\s@`]+@)[^\s`]*$/i;
+/** A link reference definition on the last line: its target may be cut short. */
+const OPEN_DEFINITION = /(^|\n) {0,3}\[[^\]\n]+\]:[^\n]*$/;
+
+/**
+ * A link or image is shown as plain text until its target is complete, so no frame
+ * holds an href or src that differs from the final answer's (`![a](http://127.0.0.`
+ * must never request `http://127.0.0.0/`): an unfinished `[label](target` shows as
+ * its label, an unfinished `[label` as the label, a URL or address still arriving at
+ * the end is left out until a space follows it, and a half-written reference
+ * definition is dropped (definitions show nothing anyway). Not called when the tail is
+ * in an open code span, where nothing links.
+ */
+function withoutUnfinishedLinks(block: string): string {
+  let text = block;
+  const definition = OPEN_DEFINITION.exec(text);
+  if (definition) {
+    text = text.slice(0, definition.index + definition[1].length);
   }
-  if (closers.length) {
-    healed = healed.replace(/\s+$/, '') + closers.join('');
+  const target = OPEN_TARGET.exec(text);
+  if (target) {
+    return text.slice(0, target.index) + target[2];
   }
-  // A link whose target is still arriving: [text](http://exa
-  if (/\[[^\]\n]*\]\([^)\s]*$/.test(healed)) {
-    healed += ')';
+  const label = OPEN_LABEL.exec(text);
+  if (label && text.length - label.index <= HEAL_WINDOW) {
+    text = text.slice(0, label.index) + label[1];
   }
-  return healed;
+  const url = OPEN_AUTOLINK.exec(text);
+  if (url) {
+    text = text.slice(0, url.index);
+  }
+  return text;
 }

@@ -51,7 +51,7 @@ describe('healTail', () => {
     ['a ``co`de', 'a ``co`de``'],
     ['a `', 'a '],
     ['~~gone', '~~gone~~'],
-    ['see [docs](https://exa', 'see [docs](https://exa)'],
+    ['see [docs](https://exa', 'see docs'],
     ['snake_case_name', 'snake_case_name'],
     ['* item\n* item two', '* item\n* item two'],
     ['**closed** and `code` and *it*', '**closed** and `code` and *it*'],
@@ -84,5 +84,27 @@ describe('answerSource', () => {
 
   it('picks a fence longer than any backtick run in the text', () => {
     expect(literalBlock('a ```` b')).toBe('`````\na ```` b\n`````');
+  });
+});
+
+describe('healTail never links to half a URL', () => {
+  it.each([
+    ['![a](http://127.0.0.', 'a'],
+    ['see ![a](http://127.0.0.1:8/leak?d=', 'see a'],
+    ['see [docs](', 'see docs'],
+    ['see [docs', 'see docs'],
+    ['see ![chart', 'see chart'],
+    ['a[0', 'a[0'],
+    ['**see [docs](https://exa', '**see docs**'],
+    ['visit https://example.org/pa', 'visit '],
+    ['visit www.example.o', 'visit '],
+    ['mail me@example.c', 'mail '],
+    ['[r]: https://exa', ''],
+    ['text\n[r]: https://exa', 'text\n'],
+    ['code `https://exa', 'code `https://exa`'],
+    ['[docs](https://example.org) and more', '[docs](https://example.org) and more'],
+    ['visit https://example.org/ now', 'visit https://example.org/ now']
+  ])('%j becomes %j', (tail, healed) => {
+    expect(healTail(tail)).toBe(healed);
   });
 });

@@ -26,8 +26,9 @@ class RecordedActions implements IAnswerActions {
   insertBelow(_node: HTMLElement, code: string): void {
     this.inserted.push(code);
   }
-  copy(text: string): void {
+  copy(text: string): boolean {
     this.copied.push(text);
+    return true;
   }
 }
 

