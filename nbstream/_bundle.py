@@ -17,6 +17,7 @@ from typing import Any
 from ._response import Response
 
 MIME_TYPE = "application/vnd.nbstream.v1+json"
+FORMATS = ("markdown", "text", "code")  # how an answer is shown: answer_markdown()
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 
 
