@@ -331,7 +331,11 @@ def test_an_alias_keeps_its_options_in_generate_stream_and_chat() -> None:
             for cell in cells:
                 run = kernel.run(cell)
                 assert run.status == "ok", (cell, run.errors)
-            local.wait_for_request(7, timeout=15)  # the last chat answers on its own thread
+            deadline = time.monotonic() + 15  # the last chat answers on its own thread
+            while len(local.requests) + len(default.requests) < 7:
+                assert time.monotonic() < deadline, "the last chat sent nothing"
+                time.sleep(0.01)
+            assert default.requests == [], [r.json()["messages"] for r in default.requests]
             assert kernel.value("[r.text, ''.join(pieces), c.last_response.status]") == [
                 "local",
                 "local",

@@ -329,10 +329,10 @@ def test_an_alias_keeps_its_options_in_the_chat(
         clicked.wait(15)
         registry.current = "local"  # %llm use local
         default_chat = nbstream.chat()
-        assert default_chat.model == "local"
         default_chat.send("Four")
         default_chat.wait(15)
         assert default.requests == []
+        assert default_chat.model == "local"
         bodies = [r.json() for r in server.requests]
         assert [b["messages"][-1]["content"] for b in bodies] == ["One", "Two", "Three", "Four"]
         for body in bodies:
