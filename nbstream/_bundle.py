@@ -21,6 +21,7 @@ from ._response import Response
 from ._safe_markdown import defang
 
 MIME_TYPE = "application/vnd.nbstream.v1+json"
+FORMATS = ("markdown", "text", "code")  # how an answer is shown: answer_markdown()
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 
 

@@ -35,9 +35,18 @@ Send = Callable[[dict[str, Any]], None]
 class Generation:
     """A running answer: its stream, its Stop flag and what has been sent so far."""
 
-    def __init__(self, number: int, request: Request, send: Send, *, max_rate: float) -> None:
+    def __init__(
+        self,
+        number: int,
+        request: Request,
+        send: Send,
+        *,
+        max_rate: float,
+        record: str | None = None,
+    ) -> None:
         self.number = number
         self.request = request
+        self.record = record
         self.cancel = Cancel()
         self.done = threading.Event()
         self.response: Response | None = None
@@ -55,7 +64,9 @@ class Generation:
         live = LiveOutput(_no_bundle, _FlushOnUpdate(self.flush), max_rate=self._max_rate)
         try:
             # The same door as %%llm: recording and replay ($NBSTREAM_REPLAY) apply here too.
-            stream = open_stream(self.request, cancel=self.cancel, on_chunk=live.changed)
+            stream = open_stream(
+                self.request, cancel=self.cancel, on_chunk=live.changed, record=self.record
+            )
         except NbstreamError as exc:
             self.response = Response(status="error", model=self.request.spec, error=exc.message)
             return self.response

@@ -10,7 +10,8 @@ Every generation is opened through :func:`open_stream`, the one place where repl
 (``replay:`` specs, ``$NBSTREAM_REPLAY``) and recording (``record=``,
 ``$NBSTREAM_RECORD``) apply. An instant replay has no live phase: its final bundle is
 the first and only display, which is what a saved notebook holds and what nbval (which
-ignores ``update_display_data``) compares.
+ignores ``update_display_data``) compares. Requests are built by :mod:`._request`, the
+same way for the magic, these functions and the chat widget.
 """
 
 from __future__ import annotations
@@ -18,65 +19,21 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from . import _record
 from ._bundle import build
-from ._exceptions import Interrupted, NbstreamError, UsageError
-from ._registry import DEFAULT_REGISTRY, ModelSpec
+from ._exceptions import Interrupted, NbstreamError
 from ._render import Bundle, IPythonPublisher, LiveOutput, Publisher
+from ._request import Settings, metadata_params, resolve, split_keywords
 from ._response import Response
 from ._stream import Stream
-from ._types import Cancel, Endpoint, Message, Request
+from ._types import Cancel, Request
 from .backends import Backend, get_backend
 from .backends.replay import Playback, route
 
-FORMATS = ("markdown", "text", "code")
-# Sampling and endpoint keywords of build_request() that the Python API and the chat
-# widget take as plain keyword arguments; anything else is a backend option.
-REQUEST_KEYWORDS = ("temperature", "max_tokens", "seed", "base_url", "api_key_env", "timeout")
 ENV_RECORD = "NBSTREAM_RECORD"
-
-
-def build_request(
-    spec: ModelSpec,
-    prompt: str,
-    *,
-    system: str | None = None,
-    history: Sequence[Message] = (),
-    raw: bool = False,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    seed: int | None = None,
-    stop: Iterable[str] = (),
-    base_url: str | None = None,
-    api_key_env: str | None = None,
-    timeout: float | None = None,
-    options: dict[str, Any] | None = None,
-) -> Request:
-    """Turn what the user wrote into the one value a backend receives."""
-    messages: list[Message] = []
-    if system:
-        messages.append(Message("system", system))
-    messages.extend(history)
-    messages.append(Message("user", prompt))
-    extra = dict(options or {})
-    if spec.load:
-        extra["load"] = {**spec.load, **extra.get("load", {})}
-    return Request(
-        backend=spec.backend,
-        model=spec.model,
-        messages=tuple(messages),
-        prompt=prompt,
-        raw=raw,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        seed=seed,
-        stop=tuple(stop),
-        endpoint=Endpoint(base_url=base_url, api_key_env=api_key_env, timeout=timeout),
-        options=extra,
-    )
 
 
 def open_stream(
@@ -195,41 +152,31 @@ def _shell() -> Any:
     return get_ipython()
 
 
-def _prepare(
-    prompt: str, model: str | None, kwargs: dict[str, Any]
-) -> tuple[Request, dict[str, Any]]:
-    spec = DEFAULT_REGISTRY.resolve(model)
-    stop = kwargs.pop("stop", ())
-    if isinstance(stop, str):
-        stop = (stop,)
-    known = {"system", "history", "raw", *REQUEST_KEYWORDS}
-    named = {key: kwargs.pop(key) for key in list(kwargs) if key in known}
-    history = tuple(
-        m if isinstance(m, Message) else Message(m["role"], m["content"])
-        for m in named.pop("history", ())
-    )
-    request = build_request(spec, prompt, stop=stop, history=history, options=kwargs, **named)
-    params = {k: v for k, v in named.items() if v is not None and k != "system"}
-    return request, params
+def _settings(model: str | None, keywords: dict[str, Any]) -> tuple[Settings, Any]:
+    """The settings and the history for ``generate()`` / ``stream()``'s arguments."""
+    history = keywords.pop("history", ())
+    given, backend_options = split_keywords(keywords)
+    return resolve(model, given, options=backend_options), history
 
 
 def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
     """Stream an answer live into the current cell and return it as a :class:`Response`.
 
-    Keyword arguments: ``system``, ``history`` (list of ``{"role", "content"}``),
+    ``model`` is a spec or an alias, as in ``%%llm`` (default: the notebook's default
+    model); an alias's options apply, and keyword arguments override them. Keyword
+    arguments: ``system``, ``history`` (list of ``{"role", "content"}``),
     ``raw``, ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
     ``api_key_env``, ``timeout``, ``format`` (markdown, text, code), ``record`` (append
     the exchange to this recording); anything else is passed to the backend as an
     option. Outside IPython the text is printed as it comes.
     """
-    fmt = kwargs.pop("format", "markdown")
-    if fmt not in FORMATS:
-        raise UsageError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
-    record = kwargs.pop("record", None)
-    request, params = _prepare(prompt, model, kwargs)
+    settings, history = _settings(model, kwargs)
+    request = settings.request(prompt, history=history)
     if _shell() is None:
-        return _print_live(request, record)
-    return run_live(request, fmt=fmt, params=params, record=record)
+        return _print_live(request, settings.record)
+    return run_live(
+        request, fmt=settings.format, params=metadata_params(request), record=settings.record
+    )
 
 
 def _print_live(request: Request, record: str | None) -> Response:
@@ -250,7 +197,5 @@ def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:
     Takes the same keyword arguments as :func:`generate`; after iterating,
     ``.snapshot()`` gives the :class:`Response`. Errors raise from the loop.
     """
-    kwargs.pop("format", None)
-    record = kwargs.pop("record", None)
-    request, _ = _prepare(prompt, model, kwargs)
-    return open_stream(request, record=record)
+    settings, history = _settings(model, kwargs)
+    return open_stream(settings.request(prompt, history=history), record=settings.record)

@@ -37,8 +37,8 @@ def split_line(
 ) -> tuple[str, str]:
     """``(options_text, prompt)`` for the line form of the magic.
 
-    ``value_options`` are the option strings that take a value (``-t``, ``--record``…);
-    the magic derives them from its argument parser so the two cannot drift apart.
+    ``value_options`` are the option strings that take a value (``-t``, ``--record``…),
+    derived from the one option parser (:mod:`._request`) so the two cannot drift apart.
     """
     position = 0
     expecting_value = False

@@ -3,16 +3,26 @@
 A spec names a backend and a model the way a database URL does. In-kernel models take
 their load options from a query string (``llama:model.gguf?n_ctx=4096&n_gpu_layers=-1``)
 so that the cache key — path plus load options — is visible in the spec itself.
-Aliases expand to a spec plus option words (``%llm alias fast ollama:llama3.2 -t 0``),
-which the magic parses as if they were written before the cell's own options.
+Aliases expand to a spec plus option words (``%llm alias fast ollama:llama3.2 -t 0``);
+:mod:`._request` parses those words, for every entry point, under the options given
+explicitly.
+
+The :class:`Registry` is the kernel's one place where a model name is resolved, for the
+magic, the Python API and the chat widget alike. ``LLMMagics.model`` and
+``LLMMagics.aliases`` are traitlets config, which lives on the magics instance, so the
+magic hands itself to the registry when IPython creates it (``registry.config = self``)
+and the registry reads the current values at each resolution. There is no copy to keep
+in sync: ``%config``, ``ipython_config.py`` and in-place edits all apply everywhere at
+once, and without the extension loaded there is simply no config.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ._exceptions import UsageError
@@ -36,7 +46,7 @@ class ModelSpec:
         return f"{self.backend}:{self.model}"
 
 
-def looks_like_spec(word: str, aliases: dict[str, str] | None = None) -> bool:
+def looks_like_spec(word: str, aliases: Mapping[str, str] | None = None) -> bool:
     """Whether ``word`` names a model (used to tell ``%llm SPEC prompt`` from a prompt)."""
     backend, sep, _ = word.partition(":")
     if sep and backend in BACKENDS:
@@ -112,15 +122,30 @@ NO_MODEL = (
 )
 
 
+class Config(Protocol):
+    """What the registry reads of the magic's config: ``model``, ``aliases``, ``stream_options``."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def aliases(self) -> Mapping[str, str]: ...
+
+    @property
+    def stream_options(self) -> bool: ...
+
+
 class Registry:
-    """Aliases and the ``%llm use`` default for one kernel (shared by magic and API)."""
+    """Aliases and the default model for one kernel (shared by magic, API and widget)."""
 
     def __init__(self) -> None:
-        self.aliases: dict[str, str] = {}
-        self.current: str | None = None
+        self.aliases: dict[str, str] = {}  # %llm alias
+        self.current: str | None = None  # %llm use
+        self.config: Config | None = None  # LLMMagics, once the extension is loaded
 
-    def default_spec(self, configured: str = "") -> str:
+    def default_spec(self) -> str:
         """``%llm use`` → ``LLMMagics.model`` → ``$NBSTREAM_MODEL`` → demo model."""
+        configured = self.config.model if self.config is not None else ""
         for candidate in (self.current, configured, os.environ.get("NBSTREAM_MODEL")):
             if candidate:
                 return candidate
@@ -134,18 +159,18 @@ class Registry:
             raise UsageError(NO_MODEL)
         return f"llama:{demo}"
 
-    def resolve(
-        self,
-        spec: str | None,
-        *,
-        configured: str = "",
-        config_aliases: dict[str, str] | None = None,
-    ) -> ModelSpec:
-        aliases = {**(config_aliases or {}), **self.aliases}
-        return parse_spec(spec or self.default_spec(configured), aliases)
+    def all_aliases(self) -> dict[str, str]:
+        """``LLMMagics.aliases`` and ``%llm alias`` together; the latter wins a name."""
+        configured = dict(self.config.aliases) if self.config is not None else {}
+        return {**configured, **self.aliases}
 
-    def all_aliases(self, config_aliases: dict[str, str] | None = None) -> dict[str, str]:
-        return {**(config_aliases or {}), **self.aliases}
+    def stream_options(self) -> bool:
+        """``LLMMagics.stream_options``: whether ``openai:`` requests send ``stream_options``."""
+        return self.config.stream_options if self.config is not None else True
+
+    def resolve(self, spec: str | None) -> ModelSpec:
+        """``spec`` (an alias expanded, its option words in ``.args``), or the default."""
+        return parse_spec(spec or self.default_spec(), self.all_aliases())
 
 
 DEFAULT_REGISTRY = Registry()

@@ -41,10 +41,10 @@ from ._chat_transcript import (
     transcript_plain,
 )
 from ._exceptions import UsageError
-from ._generate import REQUEST_KEYWORDS, build_request
-from ._registry import DEFAULT_REGISTRY, ModelSpec
+from ._registry import DEFAULT_REGISTRY
+from ._request import Settings, resolve, split_keywords
 from ._response import Response
-from ._types import Message, Request
+from ._types import Message
 
 STATIC = Path(__file__).parent / "static"
 BUSY = "The chat is still answering; press Stop (chat.stop()) or wait for it (chat.wait())."
@@ -81,7 +81,8 @@ class Chat(anywidget.AnyWidget):
         self._transcript_id = uuid.uuid4().hex
         self._displayed = False
         self.last_response: Response | None = None
-        spec = _resolve(model).spec if model is None else model
+        # The default's name, not its expansion: an alias keeps its options.
+        spec = DEFAULT_REGISTRY.default_spec() if model is None else model
         turns = [_turn_of(m) for m in messages]
         super().__init__(model=spec, system=system or "", turns=turns)
         self.on_msg(self._on_message)
@@ -95,9 +96,16 @@ class Chat(anywidget.AnyWidget):
         with self._lock:
             if self._running is not None:
                 raise UsageError(BUSY)
-            request = self._request(text)
+            settings = self._settings()
+            request = settings.request(text, history=self.messages)
             self._count += 1
-            generation = Generation(self._count, request, self._custom, max_rate=self._max_rate)
+            generation = Generation(
+                self._count,
+                request,
+                self._custom,
+                max_rate=self._max_rate,
+                record=settings.record,
+            )
             self._running = generation
             with self.hold_sync():
                 self.turns = [*self.turns, {"role": "user", "content": text}]
@@ -109,19 +117,13 @@ class Chat(anywidget.AnyWidget):
         )
         worker.start()
 
-    def _request(self, text: str) -> Request:
-        named = {k: v for k, v in self.options.items() if k in REQUEST_KEYWORDS}
-        extra = {k: v for k, v in self.options.items() if k not in REQUEST_KEYWORDS and k != "stop"}
-        stop = self.options.get("stop", ())
-        return build_request(
-            _resolve(self.model),
-            text,
-            system=self.system or None,
-            history=[Message(m["role"], m["content"]) for m in self.messages],  # type: ignore[arg-type]
-            stop=(stop,) if isinstance(stop, str) else stop,
-            options=extra,
-            **named,
-        )
+    def _settings(self) -> Settings:
+        """What the next send asks for: the model (an alias with its options), then
+        ``system`` and ``options``, which override the alias's own."""
+        given, backend_options = split_keywords(self.options)
+        if self.system:
+            given["system"] = self.system
+        return resolve(self.model or None, given, options=backend_options)
 
     def stop(self) -> None:
         """Stop the answer now; what arrived stays, marked stopped. Does not wait."""
@@ -219,12 +221,12 @@ class Chat(anywidget.AnyWidget):
     @validate("model")
     def _check_model(self, proposal: Any) -> str:
         value = str(proposal["value"]).strip()
-        _resolve(value or None)  # raises UsageError with the fix
+        resolve(value or None)  # raises UsageError with the fix (an alias's options too)
         return value
 
     @observe("model")
     def _label_model(self, change: Any) -> None:
-        self.model_label = short_model(_resolve(change["new"] or None).spec)
+        self.model_label = short_model(DEFAULT_REGISTRY.resolve(change["new"] or None).spec)
 
     # -- display ------------------------------------------------------------------------
 
@@ -258,16 +260,14 @@ def chat(model: str | None = None, system: str | None = None, **options: Any) ->
     """A chat widget: ``chat = nbstream.chat(model="ollama:llama3.2", system="Be terse.")``.
 
     Show it by ending a cell with ``chat``. ``model`` is a spec like ``%%llm``'s (default:
-    the notebook's default model). Keyword arguments: ``messages`` (a history to start
-    from), ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
-    ``api_key_env``, ``timeout``; anything else is passed to the backend as an option.
-    They are kept in ``chat.options`` (a dict), which later sends read: change it freely.
+    the notebook's default model); an alias's options apply, and ``system`` and the
+    keyword arguments override them. Keyword arguments: ``messages`` (a history to start
+    from), ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``raw``, ``base_url``,
+    ``api_key_env``, ``timeout``, ``record``; anything else is passed to the backend as
+    an option. They are kept in ``chat.options`` (a dict), which later sends read: change
+    it freely.
     """
     return Chat(model, system, **options)
-
-
-def _resolve(model: str | None) -> ModelSpec:
-    return DEFAULT_REGISTRY.resolve(model or None)
 
 
 def _turn_of(message: Mapping[str, str] | Message) -> dict[str, Any]:

@@ -7,9 +7,12 @@ milliseconds. ``gguf`` is imported only when a test asks for a model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from nbstream._registry import DEFAULT_REGISTRY, Registry
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +40,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"hypothesis: {sum(RAN.values()):,} generated examples ran in {len(RAN)} property tests"
         )
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    """The kernel-wide registry the Python API uses, emptied before and after the test."""
+    saved = (dict(DEFAULT_REGISTRY.aliases), DEFAULT_REGISTRY.current, DEFAULT_REGISTRY.config)
+    DEFAULT_REGISTRY.aliases.clear()
+    DEFAULT_REGISTRY.current = DEFAULT_REGISTRY.config = None
+    yield DEFAULT_REGISTRY
+    DEFAULT_REGISTRY.aliases.clear()
+    DEFAULT_REGISTRY.aliases.update(saved[0])
+    DEFAULT_REGISTRY.current, DEFAULT_REGISTRY.config = saved[1], saved[2]
 
 
 # The browser and JupyterLab fixtures are registered here, once: imported into each test

@@ -320,3 +320,75 @@ def test_python_api_generate_and_stream(kernel: Kernel, server: ScriptedServer) 
     run = kernel.run("nbstream.generate('Hi', model='openai:m')")
     assert run.errors[0]["content"]["ename"] == "HTTPStatusError"
     assert len(run.errors[0]["content"]["traceback"]) == 1
+
+
+# -- an alias means the same request wherever a model is named -------------------------
+
+
+def test_an_alias_keeps_its_options_in_generate_stream_and_chat() -> None:
+    """The alias's --base-url gets every request; ``$OPENAI_BASE_URL`` gets none."""
+    with ScriptedServer(answer("local")) as local, ScriptedServer(answer("wrong")) as default:
+        kernel = Kernel(env={"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": f"{default.url}/v1"})
+        try:
+            cells = [
+                "%load_ext nbstream\nimport nbstream",
+                f"%llm alias local openai:local-model --base-url {local.url}/v1 -t 0.25 -s Terse.",
+                "%%llm local\nCell",
+                "r = nbstream.generate('Generate', model='local')",
+                "pieces = [c.text for c in nbstream.stream('Stream', model='local')]",
+                "c = nbstream.chat(model='local'); c.send('Chat'); c.wait(15)",
+                "d = nbstream.chat('openai:elsewhere'); d.model = 'local'; d.send('Switch')\n"
+                "d.wait(15)",
+                "%llm use local",
+                "nbstream.generate('Default')",
+                "nbstream.chat().send('Default chat')",
+            ]
+            for cell in cells:
+                run = kernel.run(cell)
+                assert run.status == "ok", (cell, run.errors)
+            deadline = time.monotonic() + 15  # the last chat answers on its own thread
+            while len(local.requests) + len(default.requests) < 7:
+                assert time.monotonic() < deadline, "the last chat sent nothing"
+                time.sleep(0.01)
+            assert default.requests == [], [r.json()["messages"] for r in default.requests]
+            assert kernel.value("[r.text, ''.join(pieces), c.last_response.status]") == [
+                "local",
+                "local",
+                "done",
+            ]
+            run = kernel.run(
+                "%config LLMMagics.aliases = {'cfg': 'openai:cfg-model --base-url "
+                f"{local.url}/v1 -n 7'}}\nnbstream.generate('Configured', model='cfg')"
+            )
+            assert run.status == "ok", run.errors
+            assert default.requests == [], [r.json() for r in default.requests]
+            bodies = [r.json() for r in local.requests]
+            assert [b["messages"][-1]["content"] for b in bodies] == [
+                "Cell",
+                "Generate",
+                "Stream",
+                "Chat",
+                "Switch",
+                "Default",
+                "Default chat",
+                "Configured",
+            ]
+            for body in bodies[:-1]:
+                assert body["model"] == "local-model" and body["temperature"] == 0.25
+                assert body["messages"][0] == {"role": "system", "content": "Terse."}
+            assert bodies[-1]["model"] == "cfg-model" and bodies[-1]["max_tokens"] == 7
+            assert local.last.headers["authorization"] == f"Bearer {SECRET}"
+
+            # Keyword arguments override the alias's options, as cell options do.
+            run = kernel.run(
+                "nbstream.generate('Mine', model='local', temperature=0.9, system='Verbose.')\n"
+                "e = nbstream.chat(model='local', max_tokens=3); e.send('Mine too'); e.wait(15)"
+            )
+            assert run.status == "ok", run.errors
+            generated, chatted = (r.json() for r in local.requests[-2:])
+            assert generated["temperature"] == 0.9
+            assert generated["messages"][0]["content"] == "Verbose."
+            assert chatted["max_tokens"] == 3 and chatted["temperature"] == 0.25
+            assert default.requests == []
+        finally:
+            kernel.shutdown()

@@ -1,4 +1,5 @@
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -52,10 +53,11 @@ def test_looks_like_spec() -> None:
 def test_default_order(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = Registry()
     monkeypatch.setenv("NBSTREAM_MODEL", "ollama:env")
-    assert registry.default_spec("ollama:config") == "ollama:config"
-    assert registry.default_spec("") == "ollama:env"
+    assert registry.default_spec() == "ollama:env"
+    registry.config = SimpleNamespace(model="ollama:config", aliases={})  # LLMMagics
+    assert registry.default_spec() == "ollama:config"
     registry.current = "ollama:used"
-    assert registry.default_spec("ollama:config") == "ollama:used"
+    assert registry.default_spec() == "ollama:used"
 
 
 def test_no_default_names_the_ways(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +66,7 @@ def test_no_default_names_the_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
     monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
     with pytest.raises(UsageError) as info:
-        Registry().default_spec("")
+        Registry().default_spec()
     message = str(info.value)
     for way in ("%llm use", "LLMMagics.model", "NBSTREAM_MODEL", "nbstream[demo]"):
         assert way in message
@@ -76,7 +78,7 @@ def test_replay_without_the_demo_package_names_its_file(monkeypatch: pytest.Monk
     monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
     monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
     monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
-    assert Registry().default_spec("") == f"llama:{registry_module.DEMO_FILE}"
+    assert Registry().default_spec() == f"llama:{registry_module.DEMO_FILE}"
 
 
 def test_replay_neither_imports_nor_writes_the_demo_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,4 +90,4 @@ def test_replay_neither_imports_nor_writes_the_demo_model(monkeypatch: pytest.Mo
     monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
     monkeypatch.setattr(registry_module, "demo_model_path", demo_model_path)
     monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
-    assert Registry().default_spec("") == f"llama:{registry_module.DEMO_FILE}"
+    assert Registry().default_spec() == f"llama:{registry_module.DEMO_FILE}"

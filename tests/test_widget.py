@@ -26,6 +26,7 @@ from comm.base_comm import BaseComm
 
 import nbstream
 from nbstream._exceptions import UsageError
+from nbstream._registry import Registry
 from nbstream._widget import Chat
 from nbstream.backends._llama_models import get_model
 
@@ -299,6 +300,54 @@ def test_a_connection_reset_mid_answer_is_an_error_with_the_text_kept(
     chat.wait(15)
     assert chat.turns[-1]["status"] == "error"
     assert chat.turns[-1]["content"] == "Kept text"
+
+
+# --- aliases: the same request as everywhere else ---------------------------------------
+
+
+def test_an_alias_keeps_its_options_in_the_chat(
+    server: ScriptedServer, registry: Registry, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with ScriptedServer(openai_words("wrong host")) as default:
+        monkeypatch.setenv("OPENAI_BASE_URL", default.url + "/v1")
+        recording = tmp_path / "chat.jsonl"
+        registry.aliases["local"] = (
+            f"openai:local-model --base-url {server.url}/v1 -t 0.25 -s Terse. --record {recording}"
+        )
+        server.respond = openai_words("ok")
+        by_name = nbstream.chat(model="local")
+        by_name.send("One")
+        by_name.wait(15)
+        switched = nbstream.chat("openai:elsewhere")
+        switched.model = "local"
+        switched.send("Two")
+        switched.wait(15)
+        clicked = nbstream.chat("openai:elsewhere")
+        front_end(clicked, type="model", model="local")
+        clicked.send("Three")
+        clicked.wait(15)
+        registry.current = "local"  # %llm use local
+        default_chat = nbstream.chat()
+        default_chat.send("Four")
+        default_chat.wait(15)
+        assert default.requests == []
+        assert default_chat.model == "local"
+        bodies = [r.json() for r in server.requests]
+        assert [b["messages"][-1]["content"] for b in bodies] == ["One", "Two", "Three", "Four"]
+        for body in bodies:
+            assert body["model"] == "local-model" and body["temperature"] == 0.25
+            assert body["messages"][0] == {"role": "system", "content": "Terse."}
+        assert len(recording.read_text().splitlines()) == 4
+        # The chat's own system prompt and options override the alias's.
+        mine = nbstream.chat(model="local", system="Verbose.", temperature=0.75)
+        mine.send("Five")
+        mine.wait(15)
+        assert server.last.json()["temperature"] == 0.75
+        assert server.last.json()["messages"][0]["content"] == "Verbose."
+        mine.options["base_url"] = default.url + "/v1"
+        mine.send("Six")
+        mine.wait(15)
+        assert len(default.requests) == 1
 
 
 # --- model, reset, second views ----------------------------------------------------------

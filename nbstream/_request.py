@@ -1,0 +1,224 @@
+"""From what the user wrote to a :class:`Request`: the one place requests are built.
+
+A model is named in many places — a ``%%llm`` cell, ``%llm use``, ``generate()``,
+``stream()``, ``chat()``, ``chat.model`` and the widget's model switcher — and settings
+arrive in three shapes: option words (a cell's, an alias's), Python keyword arguments,
+and the chat widget's ``system`` and ``options``. Built in each place separately they
+drifted apart: an alias's ``--base-url`` was honoured in a cell and dropped by
+``generate()``, which sent the prompt, and the key, to a host the user never chose. So
+every entry point takes the same three steps, all of them here:
+
+1. :func:`parse_options` (option words) or :func:`split_keywords` (keyword arguments)
+   give the settings the user *gave*, keyed by the option parser's own names
+   (``max_tokens``, ``base_url``…). :data:`PARSER` is the one list of options, for
+   cells and aliases alike, so an alias's ``-t 0 --base-url X -s "…"`` means the same
+   in a cell and in Python; the Python keywords are derived from it.
+2. :func:`resolve` names the model — a spec, an alias, or the default (``%llm use``,
+   ``LLMMagics.model``, ``$NBSTREAM_MODEL``, the demo model), all through the one
+   :class:`~nbstream._registry.Registry` — and lays the given settings over the alias's
+   option words: whatever is given explicitly wins, option by option.
+3. :meth:`Settings.request` builds the :class:`Request` a backend receives, and
+   :func:`metadata_params` derives from it what the output's metadata records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from ._bundle import FORMATS
+from ._conversation import DEFAULT_NAME
+from ._exceptions import UsageError
+from ._registry import DEFAULT_REGISTRY, ModelSpec, Registry, looks_like_spec
+from ._types import Endpoint, Message, Request
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message[:1].upper()}{message[1:]}; see %llm? for the options.")
+
+
+def _parser() -> _Parser:
+    # SUPPRESS: an option that was not written is absent from the result, so "not given"
+    # can be told from a value, and given options can be laid over an alias's.
+    p = _Parser(
+        prog="%%llm", add_help=False, exit_on_error=False, argument_default=argparse.SUPPRESS
+    )
+    p.add_argument("spec", nargs="?")
+    p.add_argument("-m", "--model")
+    p.add_argument("-s", "--system")
+    p.add_argument("-t", "--temperature", type=float)
+    p.add_argument("-n", "--max-tokens", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--stop", action="append")
+    p.add_argument("-o", "--out")
+    p.add_argument("-c", "--chat", nargs="?", const=DEFAULT_NAME)
+    p.add_argument("--raw", action="store_true")
+    p.add_argument("--format", choices=FORMATS)
+    p.add_argument("--no-interpolate", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--record")
+    p.add_argument("--base-url")
+    p.add_argument("--api-key-env")
+    p.add_argument("--timeout", type=float)
+    return p
+
+
+PARSER = _parser()
+# Options that take a value, for reading the line form ``%llm -t 0 SPEC prompt…``; -c's
+# NAME is optional, and in the line form -c takes none (``--chat=NAME`` names one).
+VALUE_OPTIONS = frozenset(
+    option
+    for action in PARSER._actions
+    if action.option_strings and action.nargs is None
+    for option in action.option_strings
+)
+# What only a cell can use: the model itself, and what happens around the answer there.
+CELL_ONLY = frozenset({"spec", "model", "out", "chat", "no_interpolate", "dry_run"})
+# The keyword arguments of generate(), stream() and chat() that are settings (the option
+# names, e.g. max_tokens for -n/--max-tokens); any other keyword is a backend option.
+KEYWORDS = tuple(action.dest for action in PARSER._actions if action.dest not in CELL_ONLY)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the user asked for, once the model is resolved: one per generation."""
+
+    spec: ModelSpec
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    raw: bool = False
+    format: str = "markdown"
+    record: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout: float | None = None
+    out: str | None = None
+    chat: str | None = None
+    no_interpolate: bool = False
+    dry_run: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def request(
+        self, prompt: str, *, history: Iterable[Message | Mapping[str, str]] = ()
+    ) -> Request:
+        """The one value a backend receives for ``prompt`` after ``history``."""
+        messages: list[Message] = []
+        if self.system:
+            messages.append(Message("system", self.system))
+        messages.extend(
+            m if isinstance(m, Message) else Message(m["role"], m["content"])  # type: ignore[arg-type]
+            for m in history
+        )
+        messages.append(Message("user", prompt))
+        extra = dict(self.options)
+        if self.spec.load:
+            extra["load"] = {**self.spec.load, **extra.get("load", {})}
+        return Request(
+            backend=self.spec.backend,
+            model=self.spec.model,
+            messages=tuple(messages),
+            prompt=prompt,
+            raw=self.raw,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+            stop=self.stop,
+            endpoint=Endpoint(
+                base_url=self.base_url, api_key_env=self.api_key_env, timeout=self.timeout
+            ),
+            options=extra,
+        )
+
+
+def parse_options(words: Sequence[str], aliases: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    """The options ``words`` give (only those written) and the model they name (or "")."""
+    try:
+        given = vars(PARSER.parse_args(list(words)))
+    except argparse.ArgumentError as exc:
+        # Bad values (-t hot) arrive here rather than through error() with exit_on_error off.
+        PARSER.error(str(exc))
+    chat = given.get("chat")
+    if chat and "spec" not in given and looks_like_spec(chat, aliases):
+        # "%%llm -c ollama:x": -c took the spec as its NAME.
+        given["spec"], given["chat"] = chat, DEFAULT_NAME
+    spec, model = given.pop("spec", None), given.pop("model", None)
+    if spec and model and spec != model:
+        raise UsageError(f"Two models given ({spec!r} and -m {model!r}); keep one.")
+    out = given.get("out")
+    if out is not None and not IDENTIFIER.match(out):
+        raise UsageError(f"-o needs a Python variable name, not {out!r}.")
+    return given, spec or model or ""
+
+
+def alias_options(words: Sequence[str], aliases: Mapping[str, str]) -> dict[str, Any]:
+    """The options an alias's words give; its model is its first word, never an option."""
+    given, model = parse_options(words, aliases)
+    if model:
+        raise UsageError(
+            f"An alias names one model, first: {model!r} is a second one; "
+            "write %llm alias NAME SPEC [options]."
+        )
+    return given
+
+
+def split_keywords(keywords: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(given settings, backend options)`` from Python keyword arguments.
+
+    ``None`` means "not given", so it leaves an alias's option in place.
+    """
+    given = {k: v for k, v in keywords.items() if k in KEYWORDS and v is not None}
+    backend_options = {k: v for k, v in keywords.items() if k not in KEYWORDS}
+    return given, backend_options
+
+
+def resolve(
+    model: str | None,
+    given: Mapping[str, Any] | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> Settings:
+    """The settings for a generation with ``model`` (None: the default model).
+
+    An alias's option words come first and ``given`` overrides them option by option, the
+    way a cell's options override its alias's; ``options`` are backend options.
+    """
+    spec = registry.resolve(model)
+    chosen = {**alias_options(spec.args, registry.all_aliases()), **(given or {})}
+    if "stop" in chosen:
+        stop = chosen["stop"]
+        chosen["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    if chosen.get("format", "markdown") not in FORMATS:
+        raise UsageError(f"Unknown format {chosen['format']!r}; use one of {', '.join(FORMATS)}.")
+    backend_options = dict(options or {})
+    if spec.backend == "openai" and not registry.stream_options():
+        # %config LLMMagics.stream_options = False: for gateways that refuse it.
+        backend_options.setdefault("stream_options", False)
+    return Settings(spec=spec, options=backend_options, **chosen)
+
+
+def metadata_params(request: Request, chat: str | None = None) -> dict[str, Any]:
+    """What the output's metadata records of a request: sampling, ``--raw``, the conversation.
+
+    Derived from the request itself, so it shows what was sent whichever way it was
+    asked for. The endpoint is left out: it says where, not what, and a URL can carry
+    credentials into a saved notebook.
+    """
+    params = {
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "stop": list(request.stop) or None,
+        "raw": request.raw or None,
+        "chat": chat,
+    }
+    return {key: value for key, value in params.items() if value is not None}
