@@ -7,6 +7,11 @@ Authorization header in its answer and in its errors, ``--dry-run``, ``--record`
 kernel. Then the saved notebook, the recording and every message the kernel sent are
 searched for both keys. The server really received the key, so the test would notice a
 key that was never sent as well.
+
+The second half is about a key echoed split across chunks: the Stream at random splits
+and at every ending, recordings and their replay, ``stream()`` and ``generate()``'s
+printing. The live cell (``test_magic_kernel.py``) and the chat widget
+(``test_widget.py``) are checked against a server that does the same.
 """
 
 from __future__ import annotations
