@@ -47,6 +47,16 @@ class Accumulator:
         if chunk.model is not None:
             self.model = chunk.model
 
+    def release(self, text: str, reasoning: str) -> None:
+        """Add text that was held back (a possible key) and is released at the end.
+
+        It was already counted with the chunk it arrived in, so it adds no token.
+        """
+        if text:
+            self._text_parts.append(text)
+        if reasoning:
+            self._reasoning_parts.append(reasoning)
+
     @property
     def text(self) -> str:
         # Never compact the list here: a reader thread doing so could drop an append.

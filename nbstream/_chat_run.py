@@ -12,7 +12,9 @@ coalescing the cell output uses: at most ``max_rate`` flushes a second, a final 
 always) sends what arrived since the last flush as one ``delta`` message. Total bytes
 are O(n) in the answer's length, whatever the token rate. A view opened mid-answer asks
 for the text so far (``hello``) and gets one ``snapshot``; snapshots and deltas are sent
-under one lock, so a view never sees text twice or a gap.
+under one lock, so a view never sees text twice or a gap. Both are cut from the Stream's
+accumulated text, which is masked as it arrives (a possible key held back), so neither
+ever carries a piece of a key.
 """
 
 from __future__ import annotations

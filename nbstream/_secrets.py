@@ -7,6 +7,14 @@ everything nbstream shows or writes — answers, reasoning, errors, recordings �
 against the values of credential-like environment variables (and the variable named by
 ``--api-key-env``). Values that cannot be keys (short, with spaces, paths) are left
 alone so that ordinary text is never masked by accident.
+
+A streamed answer is masked once, as it arrives (:class:`StreamMasker`, used by
+:class:`~nbstream.Stream`): a key split across two chunks must not show its first half
+before the second arrives, so the end of the text that could still become a key is held
+back — the way stop strings are — and every consumer (the live cell, ``stream()``
+chunks, the chat widget, recordings) only ever sees masked text. When the stream ends
+the held-back tail is released; if it is at least :data:`MIN_LENGTH` characters of a
+key's beginning (a key cut off by an interrupt or an error), it is masked too.
 """
 
 from __future__ import annotations
@@ -16,14 +24,20 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ._types import Request
+from ._holdback import partial_start
+from ._types import Chunk, Request
 
 MASK = "***"
 SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential", re.I)
+MIN_LENGTH = 8  # shorter values are not taken for keys; nor are shorter pieces of one
 
 
 def _looks_secret(value: str) -> bool:
-    return len(value) >= 8 and not any(c.isspace() for c in value) and not value.startswith("/")
+    return (
+        len(value) >= MIN_LENGTH
+        and not any(c.isspace() for c in value)
+        and not value.startswith("/")
+    )
 
 
 def secret_values(request: Request | None = None) -> list[str]:
@@ -49,3 +63,85 @@ def mask(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, list):
         return [mask(v, secrets) for v in value]
     return value
+
+
+class _Held:
+    """One channel of a stream (text or reasoning): masked text out, a possible key held."""
+
+    __slots__ = ("held", "secrets")
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self.secrets = secrets
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        """The text that is safe to show now, masked (``text`` itself if it is unchanged)."""
+        secrets = self.secrets
+        buffer = self.held + text if self.held else text
+        cut = partial_start(buffer, secrets)
+        if cut < len(buffer):
+            cut = _before_whole_keys(buffer, cut, secrets)
+            self.held = buffer[cut:]
+            buffer = buffer[:cut]
+        else:
+            self.held = ""
+        shown: str = mask(buffer, secrets)
+        return shown
+
+    def release(self) -> str:
+        """The held-back tail at the end of the stream: masked, and a cut-off key too."""
+        held, self.held = self.held, ""
+        if not held:
+            return ""
+        shown: str = mask(held, self.secrets)
+        cut = partial_start(shown, self.secrets, MIN_LENGTH)
+        return shown[:cut] + MASK if cut < len(shown) else shown
+
+
+def _before_whole_keys(buffer: str, cut: int, secrets: Sequence[str]) -> int:
+    """Move ``cut`` back before any whole key that it would split (keys that overlap)."""
+    moved = True
+    while moved:
+        moved = False
+        for secret in secrets:
+            found = buffer.find(secret, max(0, cut - len(secret) + 1))
+            if found != -1 and found < cut:
+                cut, moved = found, True
+    return cut
+
+
+class StreamMasker:
+    """Masks a stream's chunks as they arrive, holding back what could still become a key.
+
+    The token count of a chunk whose text is held back is kept explicit (a delta with
+    text counts as one token), and the released tail counts none, so counts and rates
+    are the same whether or not a key is set.
+    """
+
+    __slots__ = ("_reasoning", "_text")
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self._text = _Held(secrets)
+        self._reasoning = _Held(secrets)
+
+    def chunk(self, chunk: Chunk) -> Chunk:
+        """``chunk`` with its text and reasoning masked and held back (itself if unchanged)."""
+        text, reasoning = chunk.text, chunk.reasoning
+        shown_text = self._text.feed(text) if text else text
+        shown_reasoning = self._reasoning.feed(reasoning) if reasoning else reasoning
+        if shown_text is text and shown_reasoning is reasoning:
+            return chunk
+        # Built directly: dataclasses.replace() costs twice as much, on the hot path.
+        return Chunk(
+            text=shown_text,
+            reasoning=shown_reasoning,
+            finish_reason=chunk.finish_reason,
+            usage=chunk.usage,
+            model=chunk.model,
+            tokens=chunk.tokens or (1 if text or reasoning else 0),
+            at=chunk.at,
+        )
+
+    def release(self) -> tuple[str, str]:
+        """The held-back text and reasoning, once the stream has ended (however it ended)."""
+        return self._text.release(), self._reasoning.release()

@@ -9,6 +9,13 @@ the llama.cpp model lock, so "stopped" always means the server stopped too.
 Errors are recorded before they propagate, so what streamed is never lost:
 ``snapshot()`` after any ending gives the text that arrived and the status.
 
+Secrets are masked here, once, as chunks arrive (:class:`~nbstream._secrets.StreamMasker`):
+the chunks it yields, the accumulated text every live view renders, and the recording
+only ever hold masked text, with the end that could still become a key held back until
+the next chunk. The held-back tail is released when the stream ends, whatever ends it:
+yielded as a last chunk when the loop ends normally (or by an error), and in
+``snapshot()`` in every case.
+
 Times are kept as offsets (seconds) from the moment the request was sent. That is also
 how a recording stores them (``record=PATH`` appends the exchange when the stream ends)
 and how replayed chunks carry them (``Chunk.at``), so a replay reports the recorded time
@@ -20,12 +27,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
 from ._record import append_exchange
 from ._response import Response, Status
-from ._secrets import mask, secret_values
+from ._secrets import StreamMasker, mask, secret_values
 from ._types import Cancel, Chunk, Request, Usage
 from .backends import Backend
 
@@ -63,6 +71,9 @@ class Stream:
         self._ending = "done"
         self._consumed = False
         self._secrets = secret_values(request)
+        self._masker = StreamMasker(self._secrets) if self._secrets else None
+        self._released = False
+        self._tail: Chunk | None = None  # the held-back text released at the end
 
     def __iter__(self) -> Iterator[Chunk]:
         if self._consumed:
@@ -79,6 +90,7 @@ class Stream:
         chunks = self._chunks
         times = self._times if self.record is not None else None
         started = self._started_at = clock()
+        masker = self._masker
         generator = self.backend.stream(self.request, cancel)
         try:
             for chunk in generator:
@@ -91,7 +103,10 @@ class Stream:
                     at = clock() - started
                 if times is not None and at is not None:  # a replayed chunk keeps its time
                     times.append(at)
-                if self._first is None and (chunk.text or chunk.reasoning):
+                if masker is not None:
+                    chunk = masker.chunk(chunk)
+                # A chunk whose text is all held back still brought a token (its count).
+                if self._first is None and (chunk.text or chunk.reasoning or chunk.tokens):
                     self._first = at if at is not None else clock() - started
                 acc.add(chunk)
                 chunks.append(chunk)
@@ -108,6 +123,9 @@ class Stream:
                 self._ending = "stop"
             else:
                 self._fail(exc)
+            tail = self._release()
+            if tail is not None:
+                yield tail  # the partial answer is complete before the error is raised
             raise
         except KeyboardInterrupt:
             self.status = "interrupted"
@@ -123,6 +141,9 @@ class Stream:
                 # Closing a response from another thread makes the read fail; that is the stop.
                 self.status = "interrupted"
                 self._ending = "stop"
+                tail = self._release()
+                if tail is not None:
+                    yield tail
                 return
             error = NbstreamError(
                 f"The {self.request.backend} backend failed unexpectedly "
@@ -133,15 +154,35 @@ class Stream:
         finally:
             self._end = self._recorded_now if self._recorded_now is not None else clock() - started
             generator.close()
+            tail = self._release()
             if self.record is not None:
                 self._write_recording()
+        # Only an ending that did not raise gets here; a consumer closing now is no stop.
+        if tail is not None:
+            yield tail
+
+    def _release(self) -> Chunk | None:
+        """Add the held-back tail to the answer (once); the chunk to yield, if any."""
+        if self._masker is None or self._released:
+            return None
+        self._released = True
+        text, reasoning = self._masker.release()
+        if not (text or reasoning):
+            return None
+        self.accumulator.release(text, reasoning)
+        self._tail = Chunk(text=text, reasoning=reasoning)
+        self._chunks.append(self._tail)
+        return self._tail
 
     def _write_recording(self) -> None:
         try:
+            chunks = self._chunks
+            if self._tail is not None:
+                chunks = _with_tail(chunks[:-1], self._tail)
             append_exchange(
                 self.record or "",
                 self.request,
-                self._chunks,
+                chunks,
                 self._times,
                 end=self._end,
                 ending=self._ending,
@@ -190,10 +231,9 @@ class Stream:
                 # The first token's arrival starts the clock, so it is not counted.
                 rate = (tokens - 1) / span
         usage = acc.usage or Usage(completion_tokens=tokens if self.status != "streaming" else None)
-        secrets = self._secrets
         return Response(
-            text=mask(acc.text, secrets),
-            reasoning=mask(acc.reasoning, secrets),
+            text=acc.text,  # masked as it arrived
+            reasoning=acc.reasoning,
             status=self.status,
             finish_reason=acc.finish_reason,
             usage=usage,
@@ -204,3 +244,19 @@ class Stream:
             error=self.error.message if self.error is not None else None,
             tokens=tokens,
         )
+
+
+def _with_tail(chunks: list[Chunk], tail: Chunk) -> list[Chunk]:
+    """The chunks as recorded: the released tail joins the last chunk that counted.
+
+    A chunk of its own would count as one more token when replayed; joined to the chunk
+    its text (mostly) arrived with, a replay gives the same text, counts and timings.
+    """
+    for index in range(len(chunks) - 1, -1, -1):
+        chunk = chunks[index]
+        if chunk.text or chunk.reasoning or chunk.tokens:
+            joined = replace(
+                chunk, text=chunk.text + tail.text, reasoning=chunk.reasoning + tail.reasoning
+            )
+            return [*chunks[:index], joined, *chunks[index + 1 :]]
+    return chunks  # not reached: held-back text arrived in a chunk that counted

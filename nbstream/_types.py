@@ -45,7 +45,8 @@ class Chunk:
     ``text`` is answer text, ``reasoning`` is "thinking" text, kept apart. The last chunk
     of a stream usually carries ``finish_reason`` and, when the backend reports it,
     ``usage``. ``tokens`` counts generated tokens in this chunk when the backend knows it
-    (llama.cpp does; HTTP backends report totals in ``usage`` instead).
+    (llama.cpp does; HTTP backends report totals in ``usage`` instead; a chunk whose text
+    nbstream held back, as a possible key, says it brought one token).
 
     ``at`` is set only by replay: the seconds after the request was sent at which the
     chunk arrived when it was recorded, so a replayed answer reports the recorded

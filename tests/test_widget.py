@@ -31,7 +31,7 @@ from nbstream._widget import Chat
 from nbstream.backends._llama_models import get_model
 
 from .kernel import Kernel
-from .servers.scripted import RESET, STALL, Script, ScriptedServer, sse
+from .servers.scripted import RESET, STALL, Script, ScriptedServer, chat_delta, sse
 
 
 class RecordingComm(BaseComm):
@@ -272,7 +272,7 @@ def test_http_401_and_mid_stream_error_keep_the_partial_text(
         Script(
             status=401,
             headers=(("Content-Type", "application/json"),),
-            body=[b'{"error": {"message": "Incorrect API key"}}'],
+            body=[b'{"error": {"message": "Incorrect API key sk-secret-value-123"}}'],
             framing="length",
         )
     )
@@ -289,6 +289,38 @@ def test_http_401_and_mid_stream_error_keep_the_partial_text(
     assert turn["status"] == "error" and turn["content"] == "Half an"
     assert "overloaded" in turn["error"]
     assert "sk-secret-value-123" not in json.dumps(chat.comm.published)
+
+
+def test_a_key_echoed_across_two_events_never_crosses_the_wire_in_part(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-widget-secret-Hq42Zr8Lp"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    cut = len(key) // 2
+    # The server echoes the key it received, split across two events; the pause between
+    # them is where a delta and the snapshot for a newly opened view are sent.
+    first = sse(chat_delta(f"you sent {key[:cut]}"), done=False)
+    rest = sse(chat_delta(f"{key[cut:]} back"), chat_delta(finish="stop"))
+    server.play(Script(body=[*first, 1.5, *rest]))
+    chat = openai_chat(server)
+    chat.send("Echo my key")
+    deadline = time.monotonic() + 10
+    while not any("you sent" in d["text"] for d in custom(chat, "delta")):
+        assert time.monotonic() < deadline, custom(chat)
+        time.sleep(0.01)
+    front_end(chat, type="hello")  # a view opened mid-answer
+    response = chat.wait(15)
+    assert server.last.headers["authorization"] == f"Bearer {key}"
+    assert response is not None and response.text == "you sent *** back"
+    (snapshot,) = custom(chat, "snapshot")
+    assert snapshot["text"].startswith("you sent")  # it really was mid-answer
+    assert "".join(d["text"] for d in custom(chat, "delta")) == "you sent *** back"
+    # No piece of the key of 8 characters or more: not in a delta, the snapshot, a trait
+    # update or the saved transcript (any longer piece contains the first 8).
+    wire = json.dumps(chat.comm.published)
+    transcript = json.dumps(chat._transcript_bundle())
+    assert key[:8] not in wire and key[:8] not in transcript
+    assert "***" in transcript
 
 
 def test_a_connection_reset_mid_answer_is_an_error_with_the_text_kept(

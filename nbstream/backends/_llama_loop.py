@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._decoders import UTF8Decoder
+from .._holdback import partial_start
 from .._types import Cancel, Chunk, Usage
 from ._llama_abort import PrefillGuard
 
@@ -55,8 +56,7 @@ class StopMatcher:
         if first != -1:
             self.held = ""
             return buffer[:first], True
-        keep = self._longest_partial(buffer)
-        cut = len(buffer) - keep
+        cut = partial_start(buffer, self.stops)
         self.held = buffer[cut:]
         return buffer[:cut], False
 
@@ -64,15 +64,6 @@ class StopMatcher:
         """The held-back tail, once it is known that no stop string follows."""
         held, self.held = self.held, ""
         return held
-
-    def _longest_partial(self, buffer: str) -> int:
-        longest = 0
-        for stop in self.stops:
-            for size in range(min(len(stop) - 1, len(buffer)), longest, -1):
-                if buffer.endswith(stop[:size]):
-                    longest = size
-                    break
-        return longest
 
 
 class GuardedProcessors:
