@@ -22,7 +22,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 quickstart: $(BIN)/python
-	$(BIN)/pip install -e ".[llama,demo]" "jupyterlab>=4.2"
+	$(BIN)/pip install -e ".[llama,demo,lab]"
 	$(MAKE) labextension
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/01-quickstart.ipynb
 

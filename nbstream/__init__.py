@@ -9,6 +9,7 @@ keeps it honest).
 
 from __future__ import annotations
 
+from importlib.metadata import version as _version
 from typing import Any
 
 from ._exceptions import (
@@ -29,7 +30,9 @@ from ._stream import Stream
 from ._types import Cancel, Chunk, Message, Request, Usage
 from ._widget import Chat, chat
 
-__version__ = "0.1.0.dev0"
+# One number for the package and its JupyterLab extension: labextension/package.json's,
+# which the build writes into the package metadata (hatch-nodejs-version).
+__version__ = _version("nbstream")
 
 __all__ = [
     "BackendUnavailable",
