@@ -220,7 +220,7 @@ FAULTS = [
         "error",
         "Hel",
         "MalformedStreamError",
-        "sent data that is not JSON",
+        "sent an event that is not JSON in the middle of the answer",
     ),
 ]
 
