@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nbstream._types import Request
-from nbstream.backends._llama_models import get_model
 from nbstream.backends.llamacpp import BACKEND, raw_generate_loop
+from nbstream.backends.llamacpp._models import get_model
 from tests.tinymodel import write_tiny_model
 
 PROMPT = "Hello world"

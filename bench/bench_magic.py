@@ -36,7 +36,7 @@ SETUP = """
 import time, json
 from IPython import get_ipython
 import nbstream.backends.llamacpp as _lc
-from nbstream.backends._llama_models import get_model
+from nbstream.backends.llamacpp._models import get_model
 _cells = []
 _ev = get_ipython().events
 _ev.register("pre_run_cell", lambda *a: _cells.append({"start": time.perf_counter()}))

@@ -28,7 +28,7 @@ from ._generate import generate, stream
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Chunk, Message, Request, Usage
-from ._widget import Chat, chat
+from .chat import Chat, chat
 
 # One number for the package and its JupyterLab extension: labextension/package.json's,
 # which the build writes into the package metadata (hatch-nodejs-version).

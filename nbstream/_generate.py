@@ -22,16 +22,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import _record
 from ._bundle import build
 from ._exceptions import Interrupted, NbstreamError
-from ._render import Bundle, IPythonPublisher, LiveOutput, Publisher
+from ._live import Bundle, IPythonPublisher, LiveOutput, Publisher
 from ._request import Settings, metadata_params, resolve, split_keywords
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Request
 from .backends import Backend, get_backend
-from .backends.replay import Playback, route
+from .recording import _write as _record
+from .recording._playback import Playback, route
 
 ENV_RECORD = "NBSTREAM_RECORD"
 

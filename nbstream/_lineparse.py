@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from ._registry import looks_like_spec
+from ._specs import looks_like_spec
 
 _WORD = re.compile(r"""(?:[^\s'"]+|'[^']*'|"(?:\\.|[^"\\])*")+""")
 

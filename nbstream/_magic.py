@@ -23,7 +23,6 @@ from ._conversation import DEFAULT_NAME, Conversations
 from ._exceptions import NbstreamError, UsageError
 from ._generate import run_live
 from ._prompt import interpolate
-from ._registry import DEFAULT_REGISTRY, parse_spec
 from ._request import (
     IDENTIFIER,
     VALUE_OPTIONS,
@@ -34,8 +33,9 @@ from ._request import (
     resolve,
 )
 from ._secrets import mask, secret_values
+from ._specs import DEFAULT_REGISTRY, parse_spec
 from .backends import get_backend
-from .backends.replay import recorded_models
+from .recording._playback import recorded_models
 
 SUBCOMMANDS = ("use", "alias", "models", "history", "reset")
 

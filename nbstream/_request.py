@@ -15,7 +15,7 @@ every entry point takes the same three steps, all of them here:
    in a cell and in Python; the Python keywords are derived from it.
 2. :func:`resolve` names the model — a spec, an alias, or the default (``%llm use``,
    ``LLMMagics.model``, ``$NBSTREAM_MODEL``, the demo model), all through the one
-   :class:`~nbstream._registry.Registry` — and lays the given settings over the alias's
+   :class:`~nbstream._specs.Registry` — and lays the given settings over the alias's
    option words: whatever is given explicitly wins, option by option.
 3. :meth:`Settings.request` builds the :class:`Request` a backend receives, and
    :func:`metadata_params` derives from it what the output's metadata records.
@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 from ._bundle import FORMATS
 from ._conversation import DEFAULT_NAME
 from ._exceptions import UsageError
-from ._registry import DEFAULT_REGISTRY, ModelSpec, Registry, looks_like_spec
+from ._specs import DEFAULT_REGISTRY, ModelSpec, Registry, looks_like_spec
 from ._types import Endpoint, Message, Request
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

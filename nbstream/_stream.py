@@ -31,11 +31,11 @@ from dataclasses import replace
 
 from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
-from ._record import append_exchange
 from ._response import Response, Status
 from ._secrets import StreamMasker, mask, secret_values
 from ._types import Cancel, Chunk, Request, Usage
 from .backends import Backend
+from .recording._write import append_exchange
 
 
 class Stream:

@@ -31,7 +31,7 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nbstream._registry import demo_model_path
+from nbstream._specs import demo_model_path
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 RECORDINGS = NOTEBOOKS / "recordings"

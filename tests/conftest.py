@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nbstream._registry import DEFAULT_REGISTRY, Registry
+from nbstream._specs import DEFAULT_REGISTRY, Registry
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,9 @@ import pytest
 from nbstream._exceptions import BackendUnavailable, ModelNotFound, UsageError
 from nbstream._types import Cancel, Chunk, Message, Request
 from nbstream.backends import get_backend
-from nbstream.backends._llama_models import get_model, loaded_models
-from nbstream.backends._llama_prompt import TRANSCRIPT_STOP
 from nbstream.backends.llamacpp import BACKEND, DEFAULT_MAX_TOKENS, raw_generate_loop
+from nbstream.backends.llamacpp._models import get_model, loaded_models
+from nbstream.backends.llamacpp._prompt import TRANSCRIPT_STOP
 
 from .tinymodel import (
     BOS_ID,

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from nbstream._exceptions import UsageError
-from nbstream._registry import Registry, looks_like_spec, parse_spec
+from nbstream._specs import Registry, looks_like_spec, parse_spec
 
 
 def test_backends() -> None:
@@ -61,7 +61,7 @@ def test_default_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_default_names_the_ways(monkeypatch: pytest.MonkeyPatch) -> None:
-    import nbstream._registry as registry_module
+    import nbstream._specs as registry_module
 
     monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
     monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
@@ -73,7 +73,7 @@ def test_no_default_names_the_ways(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_replay_without_the_demo_package_names_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    import nbstream._registry as registry_module
+    import nbstream._specs as registry_module
 
     monkeypatch.delenv("NBSTREAM_MODEL", raising=False)
     monkeypatch.setattr(registry_module, "DEMO_PACKAGE", "nbstream_no_such_demo_package")
@@ -82,7 +82,7 @@ def test_replay_without_the_demo_package_names_its_file(monkeypatch: pytest.Monk
 
 
 def test_replay_neither_imports_nor_writes_the_demo_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    import nbstream._registry as registry_module
+    import nbstream._specs as registry_module
 
     def demo_model_path() -> str:
         raise AssertionError("the demo package was used (its first use writes 253 MB)")

@@ -4,7 +4,7 @@ import threading
 import time
 from typing import Any
 
-from nbstream._render import LiveOutput
+from nbstream._live import LiveOutput
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR", default="unset")
 

@@ -17,7 +17,6 @@ import pytest
 
 import nbstream
 from nbstream._exceptions import UsageError
-from nbstream._registry import Registry
 from nbstream._request import (
     CELL_ONLY,
     KEYWORDS,
@@ -28,6 +27,7 @@ from nbstream._request import (
     resolve,
     split_keywords,
 )
+from nbstream._specs import Registry
 
 from .servers.scripted import Script, ScriptedServer, chat_delta, sse
 

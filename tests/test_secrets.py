@@ -31,10 +31,10 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import nbstream
-from nbstream._replay import load
 from nbstream._stream import Stream
 from nbstream._types import Cancel, Chunk, Request
-from nbstream.backends.replay import Playback
+from nbstream.recording._playback import Playback
+from nbstream.recording._read import load
 
 from .fakes import Boom, ListBackend
 from .servers.scripted import Recorded, Script, ScriptedServer, chat_delta, sse

@@ -26,9 +26,9 @@ from comm.base_comm import BaseComm
 
 import nbstream
 from nbstream._exceptions import UsageError
-from nbstream._registry import Registry
-from nbstream._widget import Chat
-from nbstream.backends._llama_models import get_model
+from nbstream._specs import Registry
+from nbstream.backends.llamacpp._models import get_model
+from nbstream.chat._widget import Chat
 
 from .kernel import Kernel
 from .servers.scripted import RESET, STALL, Script, ScriptedServer, chat_delta, sse

@@ -17,7 +17,13 @@ from typing import Any, Protocol
 from .._exceptions import UsageError
 from .._types import Cancel, Chunk, Request
 
-_MODULES = {"openai": "openai", "ollama": "ollama", "llama": "llamacpp", "replay": "replay"}
+# Each backend's module, imported on first use (replay lives with the rest of recording).
+_MODULES = {
+    "openai": "nbstream.backends.openai",
+    "ollama": "nbstream.backends.ollama",
+    "llama": "nbstream.backends.llamacpp",
+    "replay": "nbstream.recording._playback",
+}
 
 
 class Backend(Protocol):
@@ -46,6 +52,6 @@ def get_backend(name: str) -> Backend:
     if module_name is None:
         known = ", ".join(sorted(_MODULES))
         raise UsageError(f"Unknown backend {name!r}; use one of {known}.")
-    module = importlib.import_module(f"{__name__}.{module_name}")
+    module = importlib.import_module(module_name)
     backend: Backend = module.BACKEND
     return backend

@@ -7,7 +7,7 @@ generator that already honours :class:`~nbstream._types.Cancel` from another thr
 model lock watching it), so one worker thread per answer is enough, for every backend.
 
 While the answer streams, only the *new* text crosses the wire: the generating thread
-just flags a change, and :class:`~nbstream._render.LiveOutput`'s render thread (the same
+just flags a change, and :class:`~nbstream._live.LiveOutput`'s render thread (the same
 coalescing the cell output uses: at most ``max_rate`` flushes a second, a final flush
 always) sends what arrived since the last flush as one ``delta`` message. Total bytes
 are O(n) in the answer's length, whatever the token rate. A view opened mid-answer asks
@@ -23,13 +23,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._bundle import status_line
-from ._exceptions import NbstreamError
-from ._generate import open_stream
-from ._render import LiveOutput
-from ._response import Response
-from ._stream import Stream
-from ._types import Cancel, Request
+from .._bundle import status_line
+from .._exceptions import NbstreamError
+from .._generate import open_stream
+from .._live import LiveOutput
+from .._response import Response
+from .._stream import Stream
+from .._types import Cancel, Request
 
 Send = Callable[[dict[str, Any]], None]
 

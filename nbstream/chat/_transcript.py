@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._bundle import close_open_fence, short_model
-from ._safe_markdown import defang, escape_html
+from .._bundle import close_open_fence, short_model
+from .._safe_markdown import defang, escape_html
 
 TRANSCRIPT_HEADING = "nbstream chat"
 TRANSCRIPT_MIME_TYPE = "application/vnd.nbstream.transcript.v1+json"

@@ -4,14 +4,14 @@ State lives in synced traits (``turns``: the finished messages, ``busy``, ``mode
 a re-render or a second view shows the conversation; commands travel as custom messages
 (``send``, ``stop``, ``reset``, ``model``, ``hello``), the same ones whether they come
 from the buttons or from ``chat.send()`` / ``chat.stop()`` in Python. Each answer runs on
-its own worker thread (:mod:`._chat_run`) and streams to this widget's own comm, never
+its own worker thread (:mod:`._generation`) and streams to this widget's own comm, never
 to whichever cell runs now, as coalesced deltas.
 
 One answer at a time: a send while an answer streams is refused (``UsageError`` from
 Python, a one-line notice in the widget) rather than queued, so two answers can never
 interleave and nothing is sent that the user cannot see coming.
 
-What the saved notebook shows: see :mod:`._chat_transcript` — the widget is followed by
+What the saved notebook shows: see :mod:`._transcript` — the widget is followed by
 a Markdown transcript display that is replaced each time an answer ends.
 
 ``chat.messages`` is what the model is sent next time: user and assistant turns (the
@@ -31,22 +31,22 @@ from typing import Any
 import anywidget
 from traitlets import Bool, Dict, Int, List, Unicode, observe, validate
 
-from ._bundle import short_model, status_line
-from ._chat_run import Generation
-from ._chat_transcript import (
+from .._bundle import short_model, status_line
+from .._exceptions import UsageError
+from .._request import Settings, resolve, split_keywords
+from .._response import Response
+from .._specs import DEFAULT_REGISTRY
+from .._types import Message
+from ._generation import Generation
+from ._transcript import (
     TRANSCRIPT_MIME_TYPE,
     chat_repr,
     transcript_markdown,
     transcript_payload,
     transcript_plain,
 )
-from ._exceptions import UsageError
-from ._registry import DEFAULT_REGISTRY
-from ._request import Settings, resolve, split_keywords
-from ._response import Response
-from ._types import Message
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 BUSY = "The chat is still answering; press Stop (chat.stop()) or wait for it (chat.wait())."
 
 

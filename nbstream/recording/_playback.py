@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._exceptions import UsageError
-from .._record import public_request
-from .._replay import Exchange, describe, find, key_fields, load, recording_files
 from .._types import Cancel, Chunk, Request
+from ._read import Exchange, describe, find, key_fields, load, recording_files
+from ._write import public_request
 
 PACES = ("instant", "recorded")
 ENV_REPLAY = "NBSTREAM_REPLAY"

@@ -1,6 +1,6 @@
 """Reading recordings, and finding the exchange that answers a request.
 
-A notebook recorded once (:mod:`._record` writes the lines) can then run in CI with no
+A notebook recorded once (:mod:`._write` writes the lines) can then run in CI with no
 model and no network, and nbval can compare its outputs — because a replay feeds the
 recorded offsets to the same arithmetic in :class:`~nbstream.Stream`, so even the time
 to first token and the rate come out as the same floats.
@@ -26,10 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _exceptions
-from ._exceptions import NbstreamError, UsageError
-from ._record import FORMAT_VERSION, public_model, public_request
-from ._types import Chunk, Request, Usage
+from .. import _exceptions
+from .._exceptions import NbstreamError, UsageError
+from .._types import Chunk, Request, Usage
+from ._write import FORMAT_VERSION, public_model, public_request
 
 ENDINGS = ("done", "stop", "interrupt", "closed", "error")
 

@@ -4,7 +4,7 @@ A line keeps what a replay needs to be *exactly* what the user saw: the request,
 chunk with the offset (seconds after the request) at which it arrived, the offset at
 which the stream ended, and how it ended — done, stopped (``Cancel``), interrupted
 (a kernel interrupt), closed by the consumer, or the error's class and sentence.
-Reading and matching them is :mod:`._replay`'s job.
+Reading and matching them is :mod:`._read`'s job.
 
 Secrets never reach the file: a :class:`Request` holds no key (only the *name* of the
 variable), backend options whose names look like credentials (``api_key``,
@@ -28,9 +28,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ._exceptions import NbstreamError, UsageError
-from ._secrets import mask, secret_values
-from ._types import Chunk, Request
+from .._exceptions import NbstreamError, UsageError
+from .._secrets import mask, secret_values
+from .._types import Chunk, Request
 
 FORMAT_VERSION = 1
 _SECRET_NAME = re.compile(r"key|token|secret|passw|auth|header|cookie|credential", re.I)

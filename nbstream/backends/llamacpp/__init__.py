@@ -2,8 +2,8 @@
 
 ``stream()`` is one generator, like every backend's, and the order of its steps is the
 point: find (or load) the cached model, build the prompt (chat template or a plain
-completion, see :mod:`._llama_prompt`), then take the model's lock and run nbstream's
-own token loop (:mod:`._llama_loop`) while holding it. The lock is released in
+completion, see :mod:`._prompt`), then take the model's lock and run nbstream's
+own token loop (:mod:`._loop`) while holding it. The lock is released in
 ``finally``, so a finished answer, an error, ``close()`` on the generator and a
 ``KeyboardInterrupt`` from a kernel interrupt all leave the model usable by the next
 cell or the chat widget's thread. Waiting for the lock watches ``Cancel``, so Stop works
@@ -27,11 +27,11 @@ import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
-from .._exceptions import UsageError
-from .._types import Cancel, Chunk, Request
-from ._llama_loop import GuardedProcessors, generate_chunks, raw_generate_loop
-from ._llama_models import LoadedModel, get_model, llama_cpp_module, loaded_models
-from ._llama_prompt import Prompt, build_prompt
+from ..._exceptions import UsageError
+from ..._types import Cancel, Chunk, Request
+from ._loop import GuardedProcessors, generate_chunks, raw_generate_loop
+from ._models import LoadedModel, get_model, llama_cpp_module, loaded_models
+from ._prompt import Prompt, build_prompt
 
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TEMPERATURE = 0.8  # llama-cpp-python's own default

@@ -26,7 +26,7 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any
 
-from .._types import Cancel
+from ..._types import Cancel
 
 
 class PrefillGuard:

@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .._decoders import UTF8Decoder
-from .._holdback import partial_start
-from .._types import Cancel, Chunk, Usage
-from ._llama_abort import PrefillGuard
+from ..._decoders import UTF8Decoder
+from ..._holdback import partial_start
+from ..._types import Cancel, Chunk, Usage
+from ._abort import PrefillGuard
 
 LogitsProcessor = Callable[[Any, Any], Any]
 

@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._exceptions import BackendUnavailable, ModelNotFound, UsageError
+from ..._exceptions import BackendUnavailable, ModelNotFound, UsageError
 
 DEFAULT_N_CTX = 4096
 

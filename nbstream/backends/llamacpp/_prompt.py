@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._exceptions import UsageError
-from .._types import Message, Request
+from ..._exceptions import UsageError
+from ..._types import Message, Request
 
 TRANSCRIPT_STOP = "\nUser:"
 
