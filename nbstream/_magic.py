@@ -38,7 +38,7 @@ from .backends import get_backend
 from .recording._playback import recorded_models
 
 # The line forms, by subcommand ("" is a one-line prompt): %llm? lists them, the README
-# lists the same (tests/test_request.py checks), and the subcommands are their words.
+# lists the same (tests/test_magic_docs.py checks), and the subcommands are their words.
 LINE_FORMS = {
     "": "%llm SPEC prompt…",
     "use": "%llm use SPEC",
