@@ -5,7 +5,7 @@ and nbconvert show; ``text/plain`` is the last resort (and what terminals print)
 ``application/vnd.nbstream.v1+json`` carries the structured state for nbstream's own
 renderer (live cursor, Stop, Copy). The Markdown is made safe to show mid-stream: an
 unclosed code fence is closed so the status line never ends up inside it; and the
-model's text in it is defanged (:mod:`._safe_markdown`), since front ends without
+model's text in it is defanged (:mod:`._markdown` has both rules), since front ends without
 nbstream may render it unsanitised: no raw HTML, links only http(s)/mailto, no image
 fetched. Nothing here
 has a clock or an id, so the same answer always gives the same bundle (nbval-friendly).
@@ -14,15 +14,13 @@ has a clock or an id, so the same answer always gives the same bundle (nbval-fri
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
+from ._markdown import close_open_fence, defang, has_fence, literal_block
 from ._response import Response
-from ._safe_markdown import defang
 
 MIME_TYPE = "application/vnd.nbstream.v1+json"
 FORMATS = ("markdown", "text", "code")  # how an answer is shown: answer_markdown()
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 
 
 def short_model(spec: str) -> str:
@@ -49,32 +47,11 @@ def status_line(response: Response) -> str:
     return " · ".join([prefix, *parts] if prefix else parts)
 
 
-def close_open_fence(markdown: str) -> str:
-    """Close a code fence left open (mid-stream, or an answer cut short)."""
-    opener: str | None = None
-    for match in _FENCE.finditer(markdown):
-        fence = match.group(1)
-        if opener is None:
-            opener = fence
-        elif fence[0] == opener[0] and len(fence) >= len(opener):
-            opener = None
-    if opener is None:
-        return markdown
-    return markdown + ("" if markdown.endswith("\n") else "\n") + opener
-
-
-def literal_block(text: str, info: str = "") -> str:
-    """``text`` as a fenced block whose fence cannot occur inside it."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text}\n{fence}"
-
-
 def answer_markdown(response: Response, fmt: str) -> str:
     text = response.text
     if fmt == "text":
         return literal_block(text, "text") if text else ""
-    if fmt == "code" and text and not _FENCE.search(text):
+    if fmt == "code" and text and not has_fence(text):
         return literal_block(text)
     return defang(close_open_fence(text))
 

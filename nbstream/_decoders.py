@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,8 +123,9 @@ class SSEDecoder:
 
     One leading byte-order mark is dropped, ``:`` lines are comments, ``data:`` lines are
     joined with ``\\n``, an event with no ``data`` is not dispatched, and an event the
-    stream ends in the middle of is discarded. ``retry`` is reported on the event it came
-    with; nbstream never reconnects, so it is information only.
+    stream ends in the middle of is discarded (unless ``flush(dispatch=True)``).
+    ``retry`` is reported on the event it came with; nbstream never reconnects, so it is
+    information only.
 
     ``event_fields`` names fields the standard ignores that a server uses as a whole event:
     llama.cpp's server (before late 2025) wrote a streamed error as ``error: {json}``
@@ -143,7 +145,25 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def decode(self, data: bytes) -> list[ServerSentEvent]:
-        lines = self._lines.decode(data)
+        return self._read(self._lines.decode(data))
+
+    def flush(self, *, dispatch: bool = False) -> list[ServerSentEvent]:
+        """End of stream, and reset: an event without its closing blank line is discarded.
+
+        That is the standard's rule, for a stream that may be resumed. With ``dispatch``
+        the body's end closes the last event instead, as if the blank line had come: for
+        a response that is all there will be (the OpenAI backend's case, where servers
+        end the body right after the last event).
+        """
+        lines = self._lines.flush()
+        events = self._read([*lines, ""]) if dispatch else []
+        self._started = False
+        self._event = ""
+        self._data = []
+        self._retry = None
+        return events
+
+    def _read(self, lines: list[str]) -> list[ServerSentEvent]:
         if not lines:
             return []
         if not self._started:
@@ -184,29 +204,35 @@ class SSEDecoder:
             # Anything else, comments (empty name) included, is ignored.
         return events
 
-    def flush(self) -> list[ServerSentEvent]:
-        """End of stream: an event without its closing blank line is discarded."""
-        self._lines.flush()
-        self._started = False
-        self._event = ""
-        self._data = []
-        self._retry = None
-        return []
+
+BadLine = Callable[[str, bool], MalformedStreamError]
+"""Words a bad NDJSON line's error: ``(the line, whether good values came before it)``."""
 
 
 class NDJSONDecoder:
     """One JSON value per line, as Ollama streams. Blank lines are skipped.
 
     The last line is parsed at ``flush()`` even without a final newline, because servers
-    omit it. A line that is not JSON raises :class:`MalformedStreamError` quoting its start
-    — but only after the good lines before it have been returned: the values from the
-    same read come back first, and the error is raised by the next ``decode``/``flush``,
-    so no answer text that arrived intact is lost.
+    omit it. A line that is not JSON (with ``objects``: not a JSON object) raises
+    :class:`MalformedStreamError` quoting its start — but only after the good lines
+    before it have been returned: the values from the same read come back first, and the
+    error is raised by the next ``decode``/``flush``, so no answer text that arrived
+    intact is lost. ``bad_line`` lets the caller word that error (the Ollama backend
+    names its URL, and tells a wrong address from a stream that broke).
     """
 
-    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(
+        self,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        *,
+        objects: bool = False,
+        bad_line: BadLine | None = None,
+    ) -> None:
         self._lines = LineDecoder(max_line_bytes)
+        self._objects = objects
+        self._bad_line = bad_line or self._default_bad_line
         self._started = False
+        self._seen_value = False
         self._pending: MalformedStreamError | None = None
 
     def decode(self, data: bytes) -> list[Any]:
@@ -218,13 +244,21 @@ class NDJSONDecoder:
         values = self._parse(self._lines.flush())
         if not values:
             self._raise_pending()
-        self._started = False
+        self._started = self._seen_value = False
         return values
 
     def _raise_pending(self) -> None:
         if self._pending is not None:
             error, self._pending = self._pending, None
             raise error
+
+    def _default_bad_line(self, line: str, after_good: bool) -> MalformedStreamError:
+        snippet = line[:80] + ("…" if len(line) > 80 else "")
+        what = "a JSON object" if self._objects else "JSON"
+        return MalformedStreamError(
+            f"The server sent a line that is not {what} ({snippet!r}); check that the "
+            "URL points at an Ollama-compatible API."
+        )
 
     def _parse(self, lines: list[str]) -> list[Any]:
         if not lines:
@@ -238,21 +272,25 @@ class NDJSONDecoder:
             if not line or line.isspace():
                 continue
             try:
-                values.append(json.loads(line))
+                value = json.loads(line)
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-                snippet = line[:80] + ("…" if len(line) > 80 else "")
-                error = MalformedStreamError(
-                    f"The server sent a line that is not JSON ({snippet!r}); check that the "
-                    "URL points at an Ollama-compatible API."
-                )
+                value = _NOT_JSON
+            if value is _NOT_JSON or (self._objects and not isinstance(value, dict)):
+                error = self._bad_line(line, self._seen_value)
                 if not values:
                     raise error from None
                 self._pending = error
                 break
+            values.append(value)
+            self._seen_value = True
         return values
 
 
+_NOT_JSON = object()
+
+
 __all__ = [
+    "BadLine",
     "LineDecoder",
     "NDJSONDecoder",
     "SSEDecoder",

@@ -10,7 +10,6 @@ here prints a traceback or returns a value (no duplicate ``Out[n]``).
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from typing import Any
 
@@ -18,13 +17,14 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Dict, Float, Unicode
 
 from . import _lineparse
-from ._bundle import literal_block
 from ._conversation import DEFAULT_NAME, Conversations
 from ._exceptions import NbstreamError, UsageError
 from ._generate import run_live
+from ._markdown import code_of, literal_block
 from ._prompt import interpolate
 from ._request import (
     IDENTIFIER,
+    PARSER,
     VALUE_OPTIONS,
     Settings,
     alias_options,
@@ -37,21 +37,36 @@ from ._specs import DEFAULT_REGISTRY, parse_spec
 from .backends import get_backend
 from .recording._playback import recorded_models
 
-SUBCOMMANDS = ("use", "alias", "models", "history", "reset")
+# The line forms, by subcommand ("" is a one-line prompt): %llm? lists them, the README
+# lists the same (tests/test_magic_docs.py checks), and the subcommands are their words.
+LINE_FORMS = {
+    "": "%llm SPEC prompt…",
+    "use": "%llm use SPEC",
+    "alias": "%llm alias NAME SPEC [options]",
+    "models": "%llm models [SPEC]",
+    "history": "%llm history [NAME]",
+    "reset": "%llm reset [NAME|--all]",
+}
+SUBCOMMANDS = tuple(word for word in LINE_FORMS if word)
+
+
+def _help() -> str:
+    """What ``%llm?`` shows: generated from the option parser and the line forms."""
+    forms = "\n".join(f"  {form}" for form in LINE_FORMS.values())
+    return (
+        "%%llm streams an LLM's answer into the cell's output; %llm runs a one-liner or a"
+        " setting.\n\n"
+        f"{PARSER.format_help()}\n"
+        f"Line forms:\n{forms}\n\n"
+        "In the prompt, {name} is replaced by a notebook variable; {{ and }} are braces.\n"
+    )
 
 
 @magics_class
 class LLMMagics(Magics):
     """``%%llm [SPEC] [options]`` streams an answer; ``%llm`` has one-liners and settings.
 
-    Options: -m/--model SPEC, -s/--system TEXT, -t/--temperature F, -n/--max-tokens N,
-    --seed N, --stop S (repeatable), -o/--out NAME, -c/--chat [NAME], --raw,
-    --format markdown|text|code, --no-interpolate, --dry-run, --record PATH,
-    --base-url URL, --api-key-env NAME, --timeout S.
-
-    Line forms: ``%llm SPEC prompt…``, ``%llm use SPEC``, ``%llm alias NAME SPEC [options]``,
-    ``%llm models``, ``%llm history [NAME]``, ``%llm reset [NAME]``.
-    In the prompt, ``{name}`` is replaced by a notebook variable; ``{{``/``}}`` are braces.
+    ``%llm?`` shows the options and line forms (:func:`_help`, from the option parser).
     """
 
     model = Unicode("", help="Default model spec when a cell names none.").tag(config=True)
@@ -79,7 +94,7 @@ class LLMMagics(Magics):
     def llm(self, line: str, cell: str | None = None) -> None:
         self._dispatch(line, cell)
 
-    llm.__doc__ = __doc__
+    llm.__doc__ = _help()
 
     @line_cell_magic("nbstream")  # type: ignore[arg-type]
     def nbstream_magic(self, line: str, cell: str | None = None) -> None:
@@ -145,7 +160,7 @@ class LLMMagics(Magics):
         if settings.chat and response.text and response.status != "error":
             self.conversations.record(settings.chat, prompt, response.text)
         if settings.format == "code" and response.text:
-            shell.set_next_input(_code_of(response.text), replace=False)
+            shell.set_next_input(code_of(response.text), replace=False)
 
     def _show_dry_run(self, request: Any) -> None:
         description = get_backend(request.backend).describe(request)
@@ -217,14 +232,3 @@ def _show_markdown(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))  # type: ignore[no-untyped-call]
-
-
-_CODE_BLOCK = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?)^ {0,3}\1[ \t]*$", re.M | re.S)
-
-
-def _code_of(text: str) -> str:
-    """The code in an answer: its fenced blocks joined, or the whole text if it has none."""
-    blocks = [m.group(2).rstrip("\n") for m in _CODE_BLOCK.finditer(text)]
-    if blocks:
-        return "\n\n".join(blocks)
-    return text.strip()

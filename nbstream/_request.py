@@ -46,27 +46,66 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     # SUPPRESS: an option that was not written is absent from the result, so "not given"
     # can be told from a value, and given options can be laid over an alias's.
+    # The help texts are the options' one description: %llm? shows them (the magic's
+    # docstring is this parser's help), and tests/test_magic_docs.py checks the README's
+    # option table against these options and metavars.
     p = _Parser(
-        prog="%%llm", add_help=False, exit_on_error=False, argument_default=argparse.SUPPRESS
+        prog="%%llm",
+        usage="%%%%llm [SPEC] [options]",  # argparse formats it with %
+        add_help=False,
+        exit_on_error=False,
+        argument_default=argparse.SUPPRESS,
+        formatter_class=_Formatter,
     )
-    p.add_argument("spec", nargs="?")
-    p.add_argument("-m", "--model")
-    p.add_argument("-s", "--system")
-    p.add_argument("-t", "--temperature", type=float)
-    p.add_argument("-n", "--max-tokens", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--stop", action="append")
-    p.add_argument("-o", "--out")
-    p.add_argument("-c", "--chat", nargs="?", const=DEFAULT_NAME)
-    p.add_argument("--raw", action="store_true")
-    p.add_argument("--format", choices=FORMATS)
-    p.add_argument("--no-interpolate", action="store_true")
-    p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--record")
-    p.add_argument("--base-url")
-    p.add_argument("--api-key-env")
-    p.add_argument("--timeout", type=float)
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="the model: backend:model or an alias")
+    p.add_argument("-m", "--model", metavar="SPEC", help="same as the positional SPEC")
+    p.add_argument("-s", "--system", metavar="TEXT", help="system prompt")
+    p.add_argument("-t", "--temperature", type=float, metavar="F", help="sampling temperature")
+    p.add_argument("-n", "--max-tokens", type=int, metavar="N", help="at most N new tokens")
+    p.add_argument("--seed", type=int, metavar="N", help="sampling seed")
+    p.add_argument("--stop", action="append", metavar="S", help="stop string (repeatable)")
+    p.add_argument(
+        "-o", "--out", metavar="NAME", help="store the Response in NAME (it is always in _llm)"
+    )
+    p.add_argument(
+        "-c",
+        "--chat",
+        nargs="?",
+        const=DEFAULT_NAME,
+        metavar="NAME",
+        help="continue a conversation (default or named); write the model before -c",
+    )
+    p.add_argument(
+        "--raw", action="store_true", help="plain completion of the prompt, no chat template"
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        metavar="|".join(FORMATS),
+        help="how the answer is shown; code also offers it as a new cell below",
+    )
+    p.add_argument("--no-interpolate", action="store_true", help="send the body exactly as written")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the final messages and the request (key as ***), send nothing",
+    )
+    p.add_argument("--record", metavar="PATH", help="also append this exchange to a recording")
+    p.add_argument("--base-url", metavar="URL", help="the server's address (HTTP backends)")
+    p.add_argument(
+        "--api-key-env", metavar="NAME", help="the environment variable holding the API key"
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="longest silence allowed from the server"
+    )
     return p
+
+
+class _Formatter(argparse.HelpFormatter):
+    """The same help text whatever the terminal: it is also the magic's docstring."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=88, max_help_position=28)
 
 
 PARSER = _parser()

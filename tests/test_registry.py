@@ -4,7 +4,8 @@ from types import SimpleNamespace
 import pytest
 
 from nbstream._exceptions import UsageError
-from nbstream._specs import Registry, looks_like_spec, parse_spec
+from nbstream._specs import BACKENDS, Registry, looks_like_spec, parse_spec
+from nbstream.backends import BACKEND_MODULES, get_backend
 
 
 def test_backends() -> None:
@@ -91,3 +92,11 @@ def test_replay_neither_imports_nor_writes_the_demo_model(monkeypatch: pytest.Mo
     monkeypatch.setattr(registry_module, "demo_model_path", demo_model_path)
     monkeypatch.setenv("NBSTREAM_REPLAY", "recordings")
     assert Registry().default_spec() == f"llama:{registry_module.DEMO_FILE}"
+
+
+def test_one_table_of_backends() -> None:
+    # The spec prefixes are the table's names, and each name's module is that backend.
+    assert tuple(BACKEND_MODULES) == BACKENDS
+    for name in BACKENDS:
+        assert get_backend(name).name == name
+        assert parse_spec(f"{name}:x").backend == name

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from nbstream._bundle import build
+from nbstream._markdown import defang
 from nbstream._response import Response
-from nbstream._safe_markdown import defang
 from nbstream.chat._transcript import transcript_markdown
 
 ATTACKS = [

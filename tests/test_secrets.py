@@ -31,10 +31,12 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import nbstream
+from nbstream._secrets import safe_url, secret_values
 from nbstream._stream import Stream
 from nbstream._types import Cancel, Chunk, Request
 from nbstream.recording._playback import Playback
 from nbstream.recording._read import load
+from nbstream.recording._write import request_dict
 
 from .fakes import Boom, ListBackend
 from .servers.scripted import Recorded, Script, ScriptedServer, chat_delta, sse
@@ -269,3 +271,31 @@ def test_stream_and_generate_outside_ipython_never_show_part_of_a_key(
     printed = capsys.readouterr().out
     assert PIECE not in printed and printed == "you sent *** back\n"
     assert response.text == "you sent *** back"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "OPENAI_API_KEY",
+        "HF_TOKEN",
+        "DB_PASSWORD",
+        "PROXY_AUTH",
+        "GCP_CREDENTIALS",
+        "SESSION_COOKIE",
+        "EXTRA_HEADERS",
+        "X_SIGNATURE",
+        "SIG",
+    ],
+)
+def test_one_list_of_secret_names_for_environment_recordings_and_urls(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same names are credentials everywhere: a variable's value is masked, a backend
+    # option is left out of a recording, a URL's query value is hidden in messages.
+    value = "v4lue-Zq81xYw"
+    monkeypatch.setenv(name, value)
+    assert value in secret_values()
+    request = Request(backend="fake", model="m", options={name.lower(): value, "top_k": 3})
+    assert request_dict(request)["options"] == {"top_k": 3}
+    shown = safe_url(f"http://host:8/v1?{name.lower()}={value}&model=m")
+    assert value not in shown and "model=m" in shown and shown.startswith("http://host:8/v1?")

@@ -11,10 +11,15 @@
  * render). So only the last block is rendered again while the answer grows.
  */
 
+/**
+ * The fence rules (CommonMark's) are the same as nbstream/_markdown.py's, and both are
+ * run against one table of cases, src/__tests__/markdown_cases.json, so the live answer
+ * and the saved one agree on where code starts and ends.
+ */
 const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 
 /** The fence that is still open at the end of `lines`, or null. */
-function openFence(lines: string[]): string | null {
+function openFenceOf(lines: string[]): string | null {
   let opener: string | null = null;
   for (const line of lines) {
     const match = FENCE.exec(line);
@@ -31,12 +36,32 @@ function openFence(lines: string[]): string | null {
     } else if (
       fence[0] === opener[0] &&
       fence.length >= opener.length &&
-      match[2].trim() === ''
+      /^[ \t]*$/.test(match[2])
     ) {
+      // Only spaces or tabs may follow a closing fence: "```python" opens, never closes.
       opener = null;
     }
   }
   return opener;
+}
+
+/** The fence (its run of backticks or tildes) still open at the end of `source`, or null. */
+export function openFence(source: string): string | null {
+  return openFenceOf(source.split('\n'));
+}
+
+/** `source` with a code fence left open closed by the same run. */
+export function closeOpenFence(source: string): string {
+  const fence = openFence(source);
+  if (fence === null) {
+    return source;
+  }
+  return source + (source.endsWith('\n') ? '' : '\n') + fence;
+}
+
+/** Whether any line of `text` looks like a fence. */
+export function hasFence(text: string): boolean {
+  return text.split('\n').some(line => FENCE.test(line));
 }
 
 /**
@@ -63,7 +88,7 @@ export function splitBlocks(source: string): string[] {
     }
     current.push(line);
     if (FENCE.test(line)) {
-      fence = openFence(current);
+      fence = openFenceOf(current);
     }
     previousBlank = blank && fence === null;
   }
@@ -87,7 +112,7 @@ export function answerSource(text: string, format: string): string {
   if (format === 'text') {
     return literalBlock(text, 'text');
   }
-  if (format === 'code' && !text.split('\n').some(line => FENCE.test(line))) {
+  if (format === 'code' && !hasFence(text)) {
     return literalBlock(text);
   }
   return text;
@@ -107,9 +132,8 @@ export function healTail(block: string): string {
     lines.pop();
     return healTail(lines.join('\n'));
   }
-  const fence = openFence(lines);
-  if (fence !== null) {
-    return block + (block.endsWith('\n') ? '' : '\n') + fence;
+  if (openFence(block) !== null) {
+    return closeOpenFence(block);
   }
   return healInline(block);
 }

@@ -17,8 +17,10 @@ from typing import Any, Protocol
 from .._exceptions import UsageError
 from .._types import Cancel, Chunk, Request
 
-# Each backend's module, imported on first use (replay lives with the rest of recording).
-_MODULES = {
+# The one table of backends: the name a spec starts with (``ollama:…``) → its module,
+# imported on first use (replay lives with the rest of recording). Spec parsing reads
+# the names from here (``_specs.BACKENDS``).
+BACKEND_MODULES = {
     "openai": "nbstream.backends.openai",
     "ollama": "nbstream.backends.ollama",
     "llama": "nbstream.backends.llamacpp",
@@ -48,9 +50,9 @@ class Backend(Protocol):
 
 def get_backend(name: str) -> Backend:
     """The backend registered under ``name`` (``openai``, ``ollama``, ``llama``)."""
-    module_name = _MODULES.get(name)
+    module_name = BACKEND_MODULES.get(name)
     if module_name is None:
-        known = ", ".join(sorted(_MODULES))
+        known = ", ".join(sorted(BACKEND_MODULES))
         raise UsageError(f"Unknown backend {name!r}; use one of {known}.")
     module = importlib.import_module(module_name)
     backend: Backend = module.BACKEND

@@ -2,7 +2,7 @@
 
 The OpenAI and Ollama backends differ only in URLs, bodies and the wire format; how a
 request is sent, read incrementally and stopped is the same, so it lives here (and how
-failures are told, in :mod:`._http_errors`).
+failures are told, in :mod:`._http_errors`; what a request is, in :mod:`._call`).
 
 Three choices shape this module:
 
@@ -28,58 +28,15 @@ import json
 import socket
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .._exceptions import Interrupted, MalformedStreamError, UsageError
+from .._secrets import safe_url
 from .._types import Cancel
-from ._http_errors import StatusHook, excerpt, redact, safe_url, status_error, translate
-
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class Call:
-    """One HTTP request, with what error messages need to know about it.
-
-    ``secret`` is the API key (kept only to redact it, never shown in ``repr``);
-    ``key_env`` names the variable it came from; ``url_hint`` says how the user sets
-    the address (``--base-url or $OPENAI_BASE_URL``) for connection failures.
-    ``optional_fields`` names body fields some servers refuse, each with how the user
-    leaves it out, so a rejected request's sentence can say so.
-    """
-
-    method: str
-    url: str
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold the key
-    timeout: float | None = None
-    secret: str | None = field(default=None, repr=False)
-    key_env: str | None = None
-    url_hint: str = "--base-url"
-    optional_fields: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def limits(self) -> httpx.Timeout:
-        return timeouts(self.timeout)
-
-    def describe(self) -> dict[str, Any]:
-        """The request as ``--dry-run`` shows it: the key is ``***``, whatever header holds it."""
-        headers = {"Content-Type": "application/json"} if self.body is not None else {}
-        for name, value in self.headers.items():
-            headers[name] = redact(value, self.secret)
-        described: dict[str, Any] = {
-            "method": self.method,
-            "url": safe_url(self.url, self.secret),
-            "headers": headers,
-        }
-        if self.body is not None:
-            described["body"] = self.body
-        return described
-
+from ._call import Call
+from ._http_errors import StatusHook, excerpt, status_error, translate
 
 _client: httpx.Client | None = None
 _client_lock = threading.Lock()
@@ -98,12 +55,6 @@ def shared_client() -> httpx.Client:
                 headers={"User-Agent": "nbstream"},
             )
         return _client
-
-
-def timeouts(seconds: float | None) -> httpx.Timeout:
-    """``seconds`` (``--timeout``) is the longest silence allowed between two reads."""
-    read = DEFAULT_READ_TIMEOUT if seconds is None else seconds
-    return httpx.Timeout(read, connect=min(DEFAULT_CONNECT_TIMEOUT, read))
 
 
 class _Abort:
@@ -236,13 +187,10 @@ def get_json(call: Call, on_status: StatusHook | None = None) -> Any:
 
 
 __all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_READ_TIMEOUT",
     "Call",
     "get_json",
     "iter_body",
     "open_response",
     "read_body",
     "shared_client",
-    "timeouts",
 ]

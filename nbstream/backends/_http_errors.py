@@ -5,10 +5,10 @@ what went wrong and what to do, and it is the only place that decides how to say
 both backends share it, which keeps the wording the same for the same fault.
 
 Text that comes from outside (a server's error body, an OS error, a URL typed by the
-user) passes through :func:`excerpt` or :func:`safe_url` before it is shown: clipped to
-one short line, with the API key replaced by ``***`` — servers do echo the
-``Authorization`` header back — and with credentials and key-like query values removed
-from URLs.
+user) passes through :func:`excerpt` or :func:`~nbstream._secrets.safe_url` before it
+is shown: clipped to one short line, with the API key replaced by ``***`` — servers do
+echo the ``Authorization`` header back — and with credentials and key-like query values
+removed from URLs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -31,9 +31,8 @@ from .._exceptions import (
     StreamTimeout,
     UsageError,
 )
-
-if TYPE_CHECKING:
-    from ._http import Call
+from .._secrets import redact, safe_url
+from ._call import Call
 
 _ERROR_BODY_LIMIT = 64 * 1024
 _EXCERPT_CHARS = 200
@@ -239,31 +238,6 @@ def excerpt(text: str, secret: str | None, limit: int = _EXCERPT_CHARS) -> str:
     """Outside text made safe for a message: one line, clipped, key replaced by ``***``."""
     text = " ".join(redact(text, secret).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced by ``***``."""
-    return text.replace(secret, "***") if secret else text
-
-
-_SECRET_QUERY = re.compile(r"(?i)key|token|secret|signature|sig|password|auth")
-
-
-def safe_url(url: str, secret: str | None = None) -> str:
-    """``url`` fit for a message: no user or password, no key-like query values."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return redact(url, secret)
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username="***", password=None)
-    if parsed.query:
-        params = [
-            (name, "***" if _SECRET_QUERY.search(name) else value)
-            for name, value in parsed.params.multi_items()
-        ]
-        parsed = parsed.copy_with(params=params)
-    return redact(str(parsed), secret)
 
 
 __all__ = [

@@ -12,10 +12,10 @@ answer in both). The details that decide the shape:
   :class:`ModelNotFound` saying ``ollama pull MODEL``. An error *after* output started
   is an ``{"error": …}`` line inside the 200 response, raised after the chunks before
   it were yielded, so the caller keeps the partial answer.
-* Lines are split on bytes by :class:`LineDecoder`, never by ``str.splitlines`` (which
-  breaks on U+2028 inside JSON strings), and the last line counts even without ``\\n``.
-  Each line is parsed just before its chunk is yielded, so a bad line raises only after
-  the good ones before it have been delivered.
+* Lines are read by :class:`~nbstream._decoders.NDJSONDecoder`, split on bytes, never by
+  ``str.splitlines`` (which breaks on U+2028 inside JSON strings), and the last line
+  counts even without ``\\n``. A bad line raises only after the good ones before it
+  have been delivered.
 * The content type is a hint, as for the official client, which ignores it: some
   Ollama-compatible servers label the stream ``text/plain``. A body whose first line is
   a JSON object is read whatever its type; only then is a non-NDJSON type refused, with
@@ -24,7 +24,6 @@ answer in both). The details that decide the shape:
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.parse
 from collections.abc import Generator, Iterator
@@ -32,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from .._decoders import LineDecoder
+from .._decoders import BadLine, NDJSONDecoder
 from .._exceptions import (
     MalformedStreamError,
     NbstreamError,
@@ -66,12 +65,8 @@ class OllamaBackend:
                 raise _not_ollama(media, seen, call)
             # Another type is read when its first line is JSON (see the docstring).
             trusted = media in ("application/x-ndjson", "application/json", "")
-            started = False
-            for line in _lines(response, call, cancel):
-                if not (trusted or started) and not isinstance(_loads(line), dict):
-                    raise _not_ollama(media, line.encode(), call)
-                chunk = _parse_line(line, call, request.raw, started)
-                started = True
+            for line in _lines(response, call, cancel, _bad_line(call, media, trusted)):
+                chunk = _chunk(line, request.raw)
                 if chunk is not None:
                     yield chunk
                     if chunk.finish_reason is not None:
@@ -183,40 +178,39 @@ def _not_ollama(media: str, seen: bytes, call: _http.Call) -> MalformedStreamErr
     )
 
 
-def _lines(response: httpx.Response, call: _http.Call, cancel: Cancel | None) -> Iterator[str]:
-    """Non-blank lines; the last one counts even without its newline."""
-    decoder = LineDecoder()
+def _lines(
+    response: httpx.Response, call: _http.Call, cancel: Cancel | None, bad_line: BadLine
+) -> Iterator[dict[str, Any]]:
+    """The stream's JSON objects; the last line counts even without its newline."""
+    decoder = NDJSONDecoder(objects=True, bad_line=bad_line)
     for data in _http.iter_body(response, call, cancel):
         for line in decoder.decode(data):
             if cancel is not None and cancel.requested:
                 return  # one read can hold many lines: stop between them too
-            if line and not line.isspace():
-                yield line
+            yield line
     if cancel is None or not cancel.requested:
-        yield from (line for line in decoder.flush() if line and not line.isspace())
+        yield from decoder.flush()
 
 
-def _loads(text: str) -> Any:
-    try:
-        return json.loads(text.removeprefix("\ufeff"))
-    except (ValueError, RecursionError):
-        return None
-
-
-def _parse_line(text: str, call: _http.Call, raw: bool, started: bool = False) -> Chunk | None:
-    # Parsed one line at a time, so chunks before a bad line are yielded before it raises.
-    line = _loads(text)
-    if not isinstance(line, dict):
+def _bad_line(call: _http.Call, media: str, trusted: bool) -> BadLine:
+    def explain(text: str, started: bool) -> MalformedStreamError:
+        if not (trusted or started):
+            return _not_ollama(media, text.encode(), call)
         # The first line decides between a wrong address and a stream that broke.
         advice = (
             "the text before it is kept — try again, or check `ollama serve`'s log"
             if started
             else f"check that {_URL_HINT} points at Ollama"
         )
-        raise MalformedStreamError(
+        return MalformedStreamError(
             f"{_http_errors.safe_url(call.url)} sent a line that is not a JSON object "
             f"({_http_errors.excerpt(text, None, limit=60)!r}); {advice}."
         )
+
+    return explain
+
+
+def _chunk(line: dict[str, Any], raw: bool) -> Chunk | None:
     error = line.get("error")
     if error:
         detail = _http_errors.excerpt(_http_errors.message_in(error) or str(error), None)

