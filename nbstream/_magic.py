@@ -35,7 +35,7 @@ from ._request import (
 from ._secrets import mask, secret_values
 from ._specs import DEFAULT_REGISTRY, parse_spec
 from .backends import get_backend
-from .recording._playback import recorded_models
+from .recording import recorded_models
 
 SUBCOMMANDS = ("use", "alias", "models", "history", "reset")
 

@@ -93,7 +93,8 @@ def test_cancel_stops_after_current_chunk() -> None:
 
 
 def test_timings_with_injected_clock() -> None:
-    ticks = iter([0.0, 0.5, 1.5, 2.5, 2.5])
+    # Read at the request, at each chunk's arrival, and at the end.
+    ticks = iter([0.0, 0.5, 1.0, 1.5, 1.5])
     backend = ListBackend([Chunk(text="a"), Chunk(text="b"), Chunk(text="c")])
     stream = Stream(backend, REQUEST, clock=lambda: next(ticks))
     list(stream)

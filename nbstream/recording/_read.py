@@ -24,14 +24,15 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from .. import _exceptions
 from .._exceptions import NbstreamError, UsageError
+from .._stream import How
 from .._types import Chunk, Request, Usage
 from ._write import FORMAT_VERSION, public_model, public_request
 
-ENDINGS = ("done", "stop", "interrupt", "closed", "error")
+ENDINGS: tuple[How, ...] = get_args(How)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Exchange:
     request: dict[str, Any]
     chunks: tuple[Chunk, ...]
     end: float
-    ending: str
+    ending: How
     error: dict[str, Any] | None
     source: str
 
