@@ -136,7 +136,7 @@ def test_on_end_gets_the_chunks_their_offsets_and_the_end() -> None:
     chunks = [Chunk(text="a"), Chunk(text="b", finish_reason="stop")]
     backend = ListBackend(chunks)
     stream = Stream(backend, REQUEST, clock=ticking())
-    stream.on_end(lambda ending: endings.append(ending) or backend.closed)
+    stream.on_end(endings.append)
     assert [c.text for c in stream] == ["a", "b"]
     (ending,) = endings
     assert ending == Ending(

@@ -1,8 +1,8 @@
 """Reading recordings, and finding the exchange that answers a request.
 
 A notebook recorded once (:mod:`._write` writes the lines) can then run in CI with no
-model and no network, and nbval can compare its outputs — because a replay feeds the
-recorded offsets to the same arithmetic in :class:`~nbstream.Stream`, so even the time
+model and no network, and nbval can compare its outputs — because a replay runs the
+:class:`~nbstream.Stream` on the recording's clock (:mod:`._playback`), so even the time
 to first token and the rate come out as the same floats.
 
 The match key — what must be equal for a recording to answer a request — is the
