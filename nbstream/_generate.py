@@ -6,8 +6,8 @@ ends: the final bundle is always shown; an error is raised as one line (the
 :class:`Response` with the partial text rides on it as ``.response``); a kernel interrupt
 becomes :class:`Interrupted`, which stops "Run All" like Ctrl-C does.
 
-Every generation is opened through :func:`open_stream`, the one place where replay
-(``replay:`` specs, ``$NBSTREAM_REPLAY``) and recording (``record=``,
+Every generation is opened through :func:`nbstream.recording.route`, the one place where
+replay (``replay:`` specs, ``$NBSTREAM_REPLAY``) and recording (``record=``,
 ``$NBSTREAM_RECORD``) apply. An instant replay has no live phase: its final bundle is
 the first and only display, which is what a saved notebook holds and what nbval (which
 ignores ``update_display_data``) compares. Requests are built by :mod:`._request`, the
@@ -16,7 +16,6 @@ same way for the magic, these functions and the chat widget.
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -29,11 +28,7 @@ from ._request import Settings, metadata_params, resolve, split_keywords
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Request
-from .backends import Backend, get_backend
-from .recording import _write as _record
-from .recording._playback import Playback, route
-
-ENV_RECORD = "NBSTREAM_RECORD"
+from .recording import route
 
 
 def open_stream(
@@ -47,26 +42,9 @@ def open_stream(
 
     ``record`` (else ``$NBSTREAM_RECORD``) appends the exchange to that file when the
     stream ends. A replayed exchange goes only to a ``record`` file it is not replayed
-    from (see :func:`_open`).
+    from (see :mod:`nbstream.recording`).
     """
-    backend, request, path = _open(request, record)
-    return Stream(backend, request, cancel=cancel, on_chunk=on_chunk, record=path)
-
-
-def _open(request: Request, record: str | None) -> tuple[Backend, Request, str | None]:
-    routed = route(request)
-    if routed is not None:
-        playback, shown = routed
-        # The caller's own record file gets the exchange as replayed, so a notebook that
-        # records a cell and reads the file back runs the same under replay. Never
-        # $NBSTREAM_RECORD, nor a file being replayed: that would copy recordings into
-        # themselves on every run.
-        source = playback.source
-        if record and not (source is not None and source.reads(record)):
-            return playback, shown, _record.prepare(record)
-        return playback, shown, None
-    path = record or os.environ.get(ENV_RECORD) or None
-    return get_backend(request.backend), request, _record.prepare(path) if path else None
+    return route(request, record).open(cancel=cancel, on_chunk=on_chunk)
 
 
 class _FinalOnly:
@@ -102,14 +80,14 @@ def run_live(
     def render() -> Bundle:
         return build(generation.snapshot(), fmt=fmt, params=params)
 
-    backend, request, path = _open(request, record)
+    routed = route(request, record)
     # The render closure reads `generation`, which exists by the time anything calls it.
     live: LiveOutput | _FinalOnly
-    if isinstance(backend, Playback) and backend.instant:
+    if routed.instant:
         live = _FinalOnly(render, publisher)
     else:
         live = LiveOutput(render, publisher, max_rate=max_rate)
-    generation = Stream(backend, request, cancel=cancel, on_chunk=live.changed, record=path)
+    generation = routed.open(cancel=cancel, on_chunk=live.changed)
     live.start()
     interrupted = False
     try:

@@ -35,7 +35,7 @@ from ._request import (
 from ._secrets import mask, secret_values
 from ._specs import DEFAULT_REGISTRY, parse_spec
 from .backends import get_backend
-from .recording._playback import recorded_models
+from .recording import recorded_models
 
 # The line forms, by subcommand ("" is a one-line prompt): %llm? lists them, the README
 # lists the same (tests/test_magic_docs.py checks), and the subcommands are their words.

@@ -145,16 +145,20 @@ class Registry:
         self.config: Config | None = None  # LLMMagics, once the extension is loaded
 
     def default_spec(self) -> str:
-        """``%llm use`` → ``LLMMagics.model`` → ``$NBSTREAM_MODEL`` → demo model."""
+        """``%llm use`` → ``LLMMagics.model`` → ``$NBSTREAM_MODEL`` → demo model.
+
+        While replaying, the demo model is named by its file and never loaded
+        (:func:`nbstream.recording.default_spec`).
+        """
         configured = self.config.model if self.config is not None else ""
         for candidate in (self.current, configured, os.environ.get("NBSTREAM_MODEL")):
             if candidate:
                 return candidate
-        if os.environ.get("NBSTREAM_REPLAY"):
-            # Replay matches in-kernel models by file name and loads nothing, so a notebook
-            # recorded with the demo model replays with no model: the demo package is not
-            # even imported (its first use writes the 253 MB file).
-            return f"llama:{DEMO_FILE}"
+        from .recording import default_spec as replay_default  # late: recording imports us
+
+        replayed = replay_default()  # under $NBSTREAM_REPLAY: the demo model by its file name
+        if replayed is not None:
+            return replayed
         demo = demo_model_path()
         if demo is None:
             raise UsageError(NO_MODEL)

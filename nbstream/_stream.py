@@ -16,18 +16,23 @@ the next chunk. The held-back tail is released when the stream ends, whatever en
 yielded as a last chunk when the loop ends normally (or by an error), and in
 ``snapshot()`` in every case.
 
-Times are kept as offsets (seconds) from the moment the request was sent. That is also
-how a recording stores them (``record=PATH`` appends the exchange when the stream ends)
-and how replayed chunks carry them (``Chunk.at``), so a replay reports the recorded time
-to first token and rate with the very same arithmetic: bit for bit the same floats, and
-a replayed notebook's saved outputs do not change from run to run.
+Times are offsets (seconds) from the moment the request was sent, read from ``clock``
+(``time.perf_counter`` unless the caller passes another): each chunk's arrival, the
+first token, the end. A replay passes the recording's own clock (see
+:mod:`nbstream.recording`), so it reports the recorded time to first token and rate
+with the very same arithmetic: bit for bit the same floats.
+
+When the stream ends, whatever ends it, the callbacks given to :meth:`Stream.on_end`
+receive an :class:`Ending`: the chunks with their arrival offsets, the end, how it ended
+and the error. That is all recording needs, and all the Stream knows of it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass
+from typing import Literal
 
 from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
@@ -35,7 +40,29 @@ from ._response import Response, Status
 from ._secrets import StreamMasker, mask, secret_values
 from ._types import Cancel, Chunk, Request, Usage
 from .backends import Backend
-from .recording._write import append_exchange
+
+How = Literal["done", "stop", "interrupt", "closed", "error"]
+"""How a stream ended: done, stop (``Cancel``), interrupt (a kernel interrupt), closed
+(the consumer stopped reading) or error."""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A finished stream, as :meth:`Stream.on_end` callbacks receive it.
+
+    ``chunks`` are the chunks that arrived (masked), ``offsets`` the seconds after the
+    request at which each arrived (same length); ``tail`` is the held-back text released
+    at the end, if any (it arrived with the chunks before it); ``end`` is the offset at
+    which the stream ended.
+    """
+
+    request: Request
+    chunks: tuple[Chunk, ...]
+    offsets: tuple[float, ...]
+    tail: Chunk | None
+    end: float
+    how: How
+    error: NbstreamError | None
 
 
 class Stream:
@@ -49,7 +76,6 @@ class Stream:
         cancel: Cancel | None = None,
         on_chunk: Callable[[], object] | None = None,
         clock: Callable[[], float] = time.perf_counter,
-        record: str | None = None,
     ) -> None:
         self.backend = backend
         self.request = request
@@ -57,18 +83,15 @@ class Stream:
         self.accumulator = Accumulator()
         self.status: Status = "streaming"
         self.error: NbstreamError | None = None
-        self.record = record
         self._on_chunk = on_chunk
         self._clock = clock
         self._started_at: float | None = None  # the clock's reading; the rest are offsets
         self._first: float | None = None
         self._end: float | None = None
-        self._recorded_now: float | None = None  # set by replayed chunks (Chunk.at)
         self._chunks: list[Chunk] = []
-        self._times: list[float] = []  # arrival offsets, kept only when recording
-        # How it ended, as a recording keeps it: done, stop (Cancel), interrupt (a kernel
-        # interrupt), closed (the consumer stopped reading) or error.
-        self._ending = "done"
+        self._offsets: list[float] = []  # each arrived chunk's offset (cheap: kept always)
+        self._ending: How = "done"
+        self._on_end: list[Callable[[Ending], object]] = []
         self._consumed = False
         self._secrets = secret_values(request)
         self._masker = StreamMasker(self._secrets) if self._secrets else None
@@ -88,28 +111,21 @@ class Stream:
         on_chunk = self._on_chunk
         cancel = self.cancel
         chunks = self._chunks
-        times = self._times if self.record is not None else None
+        offsets = self._offsets
         started = self._started_at = clock()
         masker = self._masker
         generator = self.backend.stream(self.request, cancel)
         try:
             for chunk in generator:
-                at = chunk.at
-                if at is not None:
-                    self._recorded_now = at
-                    if chunk == Chunk(at=at):
-                        continue  # the recorded end of the stream: a time, not a chunk
-                elif times is not None:
-                    at = clock() - started
-                if times is not None and at is not None:  # a replayed chunk keeps its time
-                    times.append(at)
+                at = clock() - started
                 if masker is not None:
                     chunk = masker.chunk(chunk)
                 # A chunk whose text is all held back still brought a token (its count).
                 if self._first is None and (chunk.text or chunk.reasoning or chunk.tokens):
-                    self._first = at if at is not None else clock() - started
+                    self._first = at
                 acc.add(chunk)
                 chunks.append(chunk)
+                offsets.append(at)
                 if on_chunk is not None:
                     on_chunk()
                 yield chunk
@@ -152,11 +168,10 @@ class Stream:
             self._fail(error)
             raise error from exc
         finally:
-            self._end = self._recorded_now if self._recorded_now is not None else clock() - started
+            self._end = clock() - started
             generator.close()
             tail = self._release()
-            if self.record is not None:
-                self._write_recording()
+            self._ended()
         # Only an ending that did not raise gets here; a consumer closing now is no stop.
         if tail is not None:
             yield tail
@@ -174,27 +189,36 @@ class Stream:
         self._chunks.append(self._tail)
         return self._tail
 
-    def _write_recording(self) -> None:
-        try:
-            chunks = self._chunks
-            if self._tail is not None:
-                chunks = _with_tail(chunks[:-1], self._tail)
-            append_exchange(
-                self.record or "",
-                self.request,
-                chunks,
-                self._times,
-                end=self._end,
-                ending=self._ending,
-                error=self.error,
-            )
-        except OSError as exc:
-            # Only when nothing else is on its way out: the stream's own ending comes first.
-            if self._ending in ("done", "stop"):
-                raise NbstreamError(
-                    f"Could not append to the recording {self.record} ({exc.strerror or exc}); "
-                    "check the path given to --record or $NBSTREAM_RECORD."
-                ) from None
+    def on_end(self, callback: Callable[[Ending], object]) -> None:
+        """Call ``callback(ending)`` when the stream ends (at once if it already has).
+
+        Callbacks run in the order given, in the thread that drives the stream, after the
+        backend is closed. One that raises ends the stream with its exception (the callbacks
+        after it do not run): that is how a recording that cannot be written is reported.
+        """
+        if self._end is None:
+            self._on_end.append(callback)
+        else:
+            callback(self._ending_now())
+
+    def _ended(self) -> None:
+        callbacks, self._on_end = self._on_end, []
+        if callbacks:
+            ending = self._ending_now()
+            for callback in callbacks:
+                callback(ending)
+
+    def _ending_now(self) -> Ending:
+        arrived = len(self._offsets)  # the released tail, if any, comes after them
+        return Ending(
+            request=self.request,
+            chunks=tuple(self._chunks[:arrived]),
+            offsets=tuple(self._offsets),
+            tail=self._tail,
+            end=self._end if self._end is not None else 0.0,
+            how=self._ending,
+            error=self.error,
+        )
 
     def _fail(self, exc: NbstreamError) -> None:
         self.status = "error"
@@ -218,8 +242,7 @@ class Stream:
         acc = self.accumulator
         end = self._end
         if end is None and self._started_at is not None:
-            now = self._recorded_now
-            end = now if now is not None else self._clock() - self._started_at
+            end = self._clock() - self._started_at
         ttft = None
         rate = None
         tokens = acc.completion_tokens
@@ -244,19 +267,3 @@ class Stream:
             error=self.error.message if self.error is not None else None,
             tokens=tokens,
         )
-
-
-def _with_tail(chunks: list[Chunk], tail: Chunk) -> list[Chunk]:
-    """The chunks as recorded: the released tail joins the last chunk that counted.
-
-    A chunk of its own would count as one more token when replayed; joined to the chunk
-    its text (mostly) arrived with, a replay gives the same text, counts and timings.
-    """
-    for index in range(len(chunks) - 1, -1, -1):
-        chunk = chunks[index]
-        if chunk.text or chunk.reasoning or chunk.tokens:
-            joined = replace(
-                chunk, text=chunk.text + tail.text, reasoning=chunk.reasoning + tail.reasoning
-            )
-            return [*chunks[:index], joined, *chunks[index + 1 :]]
-    return chunks  # not reached: held-back text arrived in a chunk that counted

@@ -49,9 +49,9 @@ class Chunk:
     nbstream held back, as a possible key, says it brought one token).
 
     ``at`` is set only by replay: the seconds after the request was sent at which the
-    chunk arrived when it was recorded, so a replayed answer reports the recorded
-    timings. A replayed chunk that carries nothing but ``at`` marks the recorded end of
-    the stream; :class:`~nbstream.Stream` takes the time from it and passes it on to no one.
+    chunk arrived when it was recorded. It is for whoever reads the chunks; the
+    :class:`~nbstream.Stream` takes its times from its clock, which a replay sets to the
+    recording's (see :mod:`nbstream.recording`).
     """
 
     text: str = ""

@@ -21,6 +21,9 @@ import pytest
 
 import nbstream
 from nbstream import Cancel, HTTPStatusError, NbstreamError, StreamError, UsageError
+from nbstream.backends import get_backend
+from nbstream.recording import Replay, route
+from nbstream.recording._read import load
 
 from .kernel import Kernel
 from .servers.scripted import Script, ScriptedServer, chat_delta, sse
@@ -449,3 +452,58 @@ def test_models_under_replay_lists_the_recorded_models_and_asks_no_server(
         assert display["content"]["data"]["text/markdown"] == "- `ollama:llama3.2`\n- `ollama:m`"
     finally:
         kernel.shutdown()
+
+
+# -- one backend, one route -------------------------------------------------------------------
+
+
+HANDMADE = nbstream.Request(backend="ollama", model="m", prompt="Hi", raw=True)
+
+
+def test_one_replay_backend_answers_replay_specs_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "r.jsonl"
+    handmade(recording, end=0.4)
+    by_spec = nbstream.stream("Hi", model=f"replay:{recording}", raw=True)
+    monkeypatch.setenv("NBSTREAM_REPLAY", str(recording))
+    by_environment = nbstream.stream("Hi", model="ollama:m", raw=True)
+    assert type(by_spec.backend) is type(by_environment.backend) is type(get_backend("replay"))
+    assert type(get_backend("replay")) is Replay
+
+
+def test_the_route_says_whether_the_answer_is_an_instant_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recording = tmp_path / "r.jsonl"
+    handmade(recording, end=0.4)
+    replay = dataclasses.replace(HANDMADE, backend="replay", model=str(recording))
+    assert route(replay).instant
+    assert route(replay).request.spec == "ollama:m"  # shown as recorded
+    paced = dataclasses.replace(replay, model=f"{recording}?pace=recorded")
+    assert not route(paced).instant
+    assert not route(HANDMADE).instant  # live: nothing recorded answers
+    monkeypatch.setenv("NBSTREAM_REPLAY", str(recording))
+    assert route(HANDMADE).instant
+    monkeypatch.setenv("NBSTREAM_REPLAY_PACE", "recorded")
+    assert not route(HANDMADE).instant
+
+
+def test_the_recorded_end_is_the_replays_clock_not_a_chunk(tmp_path: Path) -> None:
+    recording = tmp_path / "r.jsonl"
+    handmade(recording, end=0.5)
+    (line,) = lines(recording)
+    recording.write_text(json.dumps({**line, "end": 0.75}) + "\n", encoding="utf-8")
+    (exchange,) = load(str(recording))
+    replay = Replay(exchange)
+    times = [replay.clock()]
+    played = []
+    for chunk in replay.stream(HANDMADE):
+        played.append(chunk)
+        times.append(replay.clock())
+    times.append(replay.clock())
+    assert played == list(exchange.chunks)  # nothing but the recorded chunks
+    assert [c.at for c in played] == [0.25, 0.5]  # which keep their recorded offsets
+    assert times == [0.0, 0.25, 0.5, 0.75]
+    replayed = nbstream.stream("Hi", model=f"replay:{recording}", raw=True).run()
+    assert (replayed.ttft_s, replayed.elapsed_s) == (0.25, 0.75)

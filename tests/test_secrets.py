@@ -31,12 +31,13 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import nbstream
+from nbstream._response import Response
 from nbstream._secrets import safe_url, secret_values
 from nbstream._stream import Stream
 from nbstream._types import Cancel, Chunk, Request
-from nbstream.recording._playback import Playback
-from nbstream.recording._read import load
-from nbstream.recording._write import request_dict
+from nbstream.recording import Replay
+from nbstream.recording._read import Exchange, load
+from nbstream.recording._write import recorder, request_dict
 
 from .fakes import Boom, ListBackend
 from .servers.scripted import Recorded, Script, ScriptedServer, chat_delta, sse
@@ -226,6 +227,18 @@ def test_reasoning_is_held_back_too(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stream.snapshot().reasoning == "the key ***"
 
 
+def recorded(chunks: list[Chunk], path: Path) -> Stream:
+    """A Stream whose exchange is appended to ``path`` when it ends."""
+    stream = Stream(ListBackend(chunks), REQUEST)
+    stream.on_end(recorder(str(path)))
+    return stream
+
+
+def replayed(exchange: Exchange) -> Response:
+    replay = Replay(exchange)
+    return Stream(replay, REQUEST, clock=replay.clock).run()
+
+
 def test_a_recording_of_a_split_key_holds_none_of_it_and_replays_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -233,16 +246,16 @@ def test_a_recording_of_a_split_key_holds_none_of_it_and_replays_the_same(
     recording = tmp_path / "rec.jsonl"
     # The answer ends in a held-back piece ("s"), released at the end.
     sent = [*split_key_answer(11), Chunk(text=" s"), Chunk(finish_reason="stop")]
-    live = Stream(ListBackend(sent), REQUEST, record=str(recording))
+    live = recorded(sent, recording)
     live_response = live.run()
     assert live_response.text == "you sent *** back! s"
     text = recording.read_text(encoding="utf-8")
     assert PIECE not in text and "***" in text
     # An answer held back whole until the end still came at its time (its first token).
-    whole = Stream(ListBackend([Chunk(text="sk-")]), REQUEST, record=str(recording)).run()
+    whole = recorded([Chunk(text="sk-")], recording).run()
     assert whole.text == "sk-" and whole.ttft_s is not None
     for _ in range(2):
-        replays = [Stream(Playback(exchange), REQUEST).run() for exchange in load(str(recording))]
+        replays = [replayed(exchange) for exchange in load(str(recording))]
         assert replays == [live_response, whole]
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # then elsewhere, with no key
 

@@ -1,7 +1,14 @@
+import ast
+import contextlib
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
+import nbstream
 from nbstream._exceptions import NbstreamError
-from nbstream._stream import Stream
+from nbstream._stream import Ending, Stream
 from nbstream._types import Cancel, Chunk, Request, Usage
 
 from .fakes import Boom, ListBackend, text_chunks
@@ -93,7 +100,8 @@ def test_cancel_stops_after_current_chunk() -> None:
 
 
 def test_timings_with_injected_clock() -> None:
-    ticks = iter([0.0, 0.5, 1.5, 2.5, 2.5])
+    # Read at the request, at each chunk's arrival, and at the end.
+    ticks = iter([0.0, 0.5, 1.0, 1.5, 1.5])
     backend = ListBackend([Chunk(text="a"), Chunk(text="b"), Chunk(text="c")])
     stream = Stream(backend, REQUEST, clock=lambda: next(ticks))
     list(stream)
@@ -112,3 +120,159 @@ def test_cancel_callbacks_run_once_and_late_registration_runs_now() -> None:
     cancel.request()
     cancel.on_request(lambda: calls.append("late"))
     assert calls == ["b", "late"]
+
+
+# -- the end hook: how a stream tells whoever listens (recording) that it ended -----------
+
+
+def ticking(step: float = 0.25) -> Callable[[], float]:
+    """A clock that advances ``step`` seconds each time it is read (from 10.0)."""
+    reads = itertools.count()
+    return lambda: 10.0 + step * next(reads)
+
+
+def test_on_end_gets_the_chunks_their_offsets_and_the_end() -> None:
+    endings: list[Ending] = []
+    chunks = [Chunk(text="a"), Chunk(text="b", finish_reason="stop")]
+    backend = ListBackend(chunks)
+    stream = Stream(backend, REQUEST, clock=ticking())
+    stream.on_end(endings.append)
+    assert [c.text for c in stream] == ["a", "b"]
+    (ending,) = endings
+    assert ending == Ending(
+        request=REQUEST,
+        chunks=tuple(chunks),
+        offsets=(0.25, 0.5),  # read at each arrival, from the request's reading (10.0)
+        tail=None,
+        end=0.75,
+        how="done",
+        error=None,
+    )
+    assert stream.snapshot().elapsed_s == ending.end
+
+
+def test_on_end_runs_after_the_backend_is_closed() -> None:
+    backend = ListBackend(text_chunks("ab"))
+    seen: list[bool] = []
+    stream = Stream(backend, REQUEST)
+    stream.on_end(lambda ending: seen.append(backend.closed))
+    stream.run()
+    assert seen == [True]
+
+
+def cancel_at_b(stream: Stream) -> None:
+    for chunk in stream:
+        if chunk.text == "b":
+            stream.cancel.request()
+
+
+def close_at_b(stream: Stream) -> None:
+    iterator = iter(stream)
+    while next(iterator).text != "b":
+        pass
+    iterator.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("consume", "interrupt", "how"),
+    [
+        (cancel_at_b, False, "stop"),
+        (close_at_b, False, "closed"),
+        (list, True, "interrupt"),  # a kernel interrupt lands inside the backend's loop
+    ],
+)
+def test_on_end_says_how_the_stream_ended(
+    consume: Callable[[Stream], object], interrupt: bool, how: str
+) -> None:
+    endings: list[Ending] = []
+    error = KeyboardInterrupt() if interrupt else None
+    stream = Stream(ListBackend(text_chunks("ab"), error=error), REQUEST)
+    stream.on_end(endings.append)
+    with contextlib.suppress(KeyboardInterrupt):
+        consume(stream)
+    (ending,) = endings
+    assert ending.how == how and ending.error is None
+    assert [c.text for c in ending.chunks] == ["a", "b"] and len(ending.offsets) == 2
+
+
+def test_on_end_gets_the_error_and_the_partial_answer() -> None:
+    endings: list[Ending] = []
+    error = Boom("The server broke; try again.")
+    stream = Stream(ListBackend(text_chunks("ab"), error=error), REQUEST)
+    stream.on_end(endings.append)
+    stream.run()
+    (ending,) = endings
+    assert ending.how == "error" and ending.error is error
+    assert [c.text for c in ending.chunks] == ["a", "b"]
+
+
+def test_on_end_after_the_end_is_called_at_once_with_the_same_ending() -> None:
+    first: list[Ending] = []
+    late: list[Ending] = []
+    stream = Stream(ListBackend(text_chunks("ab")), REQUEST, clock=ticking())
+    stream.on_end(first.append)
+    stream.run()
+    stream.on_end(late.append)
+    assert late == first and len(late) == 1
+    list(stream)  # iterating again replays from memory: no second ending
+    assert len(first) == 1 and len(late) == 1
+
+
+def test_on_end_keeps_the_released_tail_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-test-Vx93LqZ2mN")
+    endings: list[Ending] = []
+    stream = Stream(ListBackend([Chunk(text="see sk-se")]), REQUEST)  # "sk-se" held back
+    stream.on_end(endings.append)
+    assert "".join(c.text for c in stream) == "see sk-se"
+    (ending,) = endings
+    assert [c.text for c in ending.chunks] == ["see "] and len(ending.offsets) == 1
+    assert ending.tail == Chunk(text="sk-se")
+
+
+def test_a_failing_on_end_callback_is_raised_from_the_loop() -> None:
+    def refuse(ending: Ending) -> None:
+        raise NbstreamError("Could not append to the recording r.jsonl; check the path.")
+
+    backend = ListBackend(text_chunks("ab"))
+    stream = Stream(backend, REQUEST)
+    stream.on_end(refuse)
+    with pytest.raises(NbstreamError, match="Could not append"):
+        list(stream)
+    assert backend.closed and stream.snapshot().text == "ab"
+
+
+def test_stream_imports_nothing_of_recording() -> None:
+    # The Stream works with no recording code at all: neither it nor anything it
+    # imports (at any depth, lazily or not) names nbstream.recording.
+    package = Path(nbstream.__file__).parent
+    seen: set[str] = set()
+    todo = ["nbstream._stream"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")[1:]
+        path = package.joinpath(*parts)
+        source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = name.split(".")[: -node.level] if node.level else []
+                if node.level and source.name == "__init__.py":
+                    base = name.split(".")[: len(name.split(".")) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                assert not target.startswith("nbstream.recording"), (name, target)
+                if target.startswith("nbstream.") and _is_module(package, target):
+                    todo.append(target)
+    assert {"nbstream._stream", "nbstream.backends", "nbstream._secrets"} <= seen
+
+
+def _is_module(package: Path, name: str) -> bool:
+    path = package.joinpath(*name.split(".")[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()

@@ -1,17 +1,19 @@
-"""The ``replay:`` backend: answers from a recording instead of a model.
+"""The ``replay`` backend: answers from a recording instead of a model.
 
-Two ways in, one playback. ``replay:PATH`` is a spec like any other (the model is not
+Two ways in, one backend. ``replay:PATH`` is a spec like any other (the model is not
 part of the match, the cell's prompt and options are); ``$NBSTREAM_REPLAY=PATH`` makes
 *every* request — each cell, ``generate()``, ``stream()`` — look itself up in the
 recording under its own model. PATH is a ``.jsonl`` file or a folder of them.
+:func:`~._route.route` looks the exchange up (:func:`lookup`) before anything is shown
+and hands the Stream a :class:`Replay` bound to it.
 
-:func:`route` does the lookup *before* anything is shown, and hands the caller a
-request under the recorded model's spec, so the status line and the saved output show
-what was recorded, on any machine (an in-kernel model by its file name). With
-``$NBSTREAM_REPLAY`` nothing else asks a server either: ``%llm models`` lists the models
-the recordings hold (:func:`recorded_models`). Playback yields the recorded chunks with their
-offsets (``Chunk.at``), then the recorded end, then ends the way the recording did: the
-same error class and sentence, a kernel interrupt, or a Stop.
+A replay keeps its own time: :meth:`Replay.clock` reads 0.0, then the recorded offset
+of each chunk as it is played, then the recorded end. The Stream is given that clock
+instead of the wall clock, so it computes the recorded time to first token, rate and
+elapsed time with its usual arithmetic, bit for bit. Replayed chunks also carry their
+recorded offset in ``Chunk.at``, for whoever iterates them; the Stream does not read it.
+After the last chunk the playback ends the way the recording did: the same error class
+and sentence, a kernel interrupt, or a Stop.
 
 Pace: instant by default (CI, nbval), or the recorded pace with ``replay:PATH?pace=recorded``
 or ``$NBSTREAM_REPLAY_PACE=recorded`` (demos). Waiting uses ``Cancel.wait``, so Stop and
@@ -78,100 +80,79 @@ def _pace(pace: str) -> str:
     return pace
 
 
-class Playback:
-    """One recorded exchange as a backend: what :func:`route` hands to the Stream."""
+def lookup(request: Request) -> Replay | None:
+    """The replay bound to the exchange that answers ``request``; None when not replaying.
+
+    A request with no recording raises here, before anything is shown.
+    """
+    source = source_of(request)
+    if source is None:
+        return None
+    return Replay(source.find(request), source)
+
+
+class Replay:
+    """The ``replay`` backend: one recorded exchange, played back on the recording's clock.
+
+    :func:`lookup` binds one to an exchange (one per stream: it keeps the clock). The
+    unbound :data:`BACKEND` (``get_backend("replay")``) lists a ``replay:`` spec's
+    recordings for ``%llm models``, describes the lookup for ``--dry-run``, and looks
+    the exchange up itself when asked to stream.
+    """
 
     name = "replay"
 
-    def __init__(
-        self, exchange: Exchange, pace: str = "instant", source: Source | None = None
-    ) -> None:
+    def __init__(self, exchange: Exchange | None = None, source: Source | None = None) -> None:
         self.exchange = exchange
-        self.pace = pace
         self.source = source
+        self._now = 0.0
 
     @property
     def instant(self) -> bool:
-        return self.pace == "instant"
+        """Whether the whole answer is there at once (no recorded pace to keep)."""
+        return self.source is None or self.source.pace == "instant"
+
+    def clock(self) -> float:
+        """The recording's time: 0.0, then each played chunk's offset, then the recorded end."""
+        return self._now
 
     def stream(
         self, request: Request, cancel: Cancel | None = None
     ) -> Generator[Chunk, None, None]:
-        return play(self.exchange, cancel, paced=not self.instant)
+        """Yield the recorded chunks, reach the recorded end, then end as the recording did."""
+        if self.exchange is None:  # unbound: look the exchange up now, play it on its own
+            bound = lookup(request)
+            if bound is None:
+                raise UsageError(f"Write replay:PATH or set ${ENV_REPLAY} to replay a recording.")
+            yield from bound.stream(request, cancel)
+            return
+        exchange = self.exchange
+        started = time.monotonic()
+        for chunk in exchange.chunks:
+            if chunk.at is not None:
+                if not self._wait_until(chunk.at, started, cancel):
+                    return
+                self._now = chunk.at
+            yield chunk
+        if not self._wait_until(exchange.end, started, cancel):
+            return
+        self._now = exchange.end
+        if exchange.ending == "error":
+            raise exchange.failure()
+        if exchange.ending == "interrupt":
+            raise KeyboardInterrupt
+        if exchange.ending == "stop" and cancel is not None:
+            cancel.request()
 
-    def models(self, request: Request) -> list[str]:
-        return [self.exchange.spec]
-
-    def describe(self, request: Request) -> dict[str, Any]:
-        return {"backend": "replay", "recording": self.exchange.source, "pace": self.pace}
-
-
-def play(
-    exchange: Exchange, cancel: Cancel | None = None, *, paced: bool = False
-) -> Generator[Chunk, None, None]:
-    """Yield the recorded chunks, the recorded end, then end as the recording did."""
-    started = time.monotonic()
-    for chunk in (*exchange.chunks, Chunk(at=exchange.end)):
-        if paced and chunk.at is not None:
-            delay = chunk.at - (time.monotonic() - started)
-            if delay > 0 and cancel is not None and cancel.wait(delay):
-                return
-            if delay > 0 and cancel is None:
-                time.sleep(delay)
-        yield chunk
-    if exchange.ending == "error":
-        raise exchange.failure()
-    if exchange.ending == "interrupt":
-        raise KeyboardInterrupt
-    if exchange.ending == "stop" and cancel is not None:
-        cancel.request()
-
-
-def route(request: Request) -> tuple[Playback, Request] | None:
-    """The playback for ``request`` and the request under the recorded spec, when replaying.
-
-    None when neither a ``replay:`` spec nor ``$NBSTREAM_REPLAY`` applies. A request
-    with no recording raises here, before anything is shown.
-    """
-    source = source_of(request)
-    if source is None:
-        return None
-    exchange = source.find(request)
-    shown = dataclasses.replace(request, backend=exchange.request["backend"], model=exchange.model)
-    return Playback(exchange, source.pace, source), shown
-
-
-def recorded_models(request: Request) -> list[str] | None:
-    """Under ``$NBSTREAM_REPLAY``, the models recorded for ``request``'s backend, latest first.
-
-    ``%llm models`` shows these instead of asking the server, so a replayed notebook
-    needs no network. None when not replaying (or for a ``replay:`` spec, whose backend
-    lists its recordings itself).
-    """
-    if request.backend == "replay":
-        return None
-    source = source_of(request)
-    if source is None:
-        return None
-    names = [
-        e.model for e in reversed(load(source.path)) if e.request["backend"] == request.backend
-    ]
-    return list(dict.fromkeys(names))
-
-
-class ReplayBackend:
-    """``replay:PATH`` used directly as a backend (``get_backend("replay")``)."""
-
-    name = "replay"
-
-    def stream(
-        self, request: Request, cancel: Cancel | None = None
-    ) -> Generator[Chunk, None, None]:
-        source = source_of(request)
-        if source is None:
-            raise UsageError(f"Write replay:PATH or set ${ENV_REPLAY} to replay a recording.")
-        exchange = source.find(request)
-        yield from play(exchange, cancel, paced=source.pace == "recorded")
+    def _wait_until(self, offset: float, started: float, cancel: Cancel | None) -> bool:
+        """At the recorded pace, sleep until ``offset``; False if a Stop came first."""
+        delay = offset - (time.monotonic() - started)
+        if self.instant or delay <= 0:
+            return True
+        if cancel is not None:
+            return not cancel.wait(delay)
+        time.sleep(delay)
+        return True
 
     def models(self, request: Request) -> list[str]:
         """The recorded specs in the recording, latest first, each once."""
@@ -193,15 +174,4 @@ class ReplayBackend:
         }
 
 
-BACKEND = ReplayBackend()
-
-__all__ = [
-    "BACKEND",
-    "PACES",
-    "Playback",
-    "ReplayBackend",
-    "Source",
-    "play",
-    "recorded_models",
-    "route",
-]
+BACKEND = Replay()

@@ -1,8 +1,8 @@
 """Reading recordings, and finding the exchange that answers a request.
 
 A notebook recorded once (:mod:`._write` writes the lines) can then run in CI with no
-model and no network, and nbval can compare its outputs — because a replay feeds the
-recorded offsets to the same arithmetic in :class:`~nbstream.Stream`, so even the time
+model and no network, and nbval can compare its outputs — because a replay runs the
+:class:`~nbstream.Stream` on the recording's clock (:mod:`._playback`), so even the time
 to first token and the rate come out as the same floats.
 
 The match key — what must be equal for a recording to answer a request — is the
@@ -24,14 +24,15 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from .. import _exceptions
 from .._exceptions import NbstreamError, UsageError
+from .._stream import How
 from .._types import Chunk, Request, Usage
 from ._write import FORMAT_VERSION, public_model, public_request
 
-ENDINGS = ("done", "stop", "interrupt", "closed", "error")
+ENDINGS: tuple[How, ...] = get_args(How)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Exchange:
     request: dict[str, Any]
     chunks: tuple[Chunk, ...]
     end: float
-    ending: str
+    ending: How
     error: dict[str, Any] | None
     source: str
 

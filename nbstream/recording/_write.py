@@ -4,7 +4,8 @@ A line keeps what a replay needs to be *exactly* what the user saw: the request,
 chunk with the offset (seconds after the request) at which it arrived, the offset at
 which the stream ended, and how it ended — done, stopped (``Cancel``), interrupted
 (a kernel interrupt), closed by the consumer, or the error's class and sentence.
-Reading and matching them is :mod:`._read`'s job.
+:func:`recorder` is the :meth:`Stream.on_end <nbstream.Stream.on_end>` callback that does
+it; reading and matching them is :mod:`._read`'s job.
 
 Secrets never reach the file: a :class:`Request` holds no key (only the *name* of the
 variable), backend options whose names look like credentials (``api_key``,
@@ -24,11 +25,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .._exceptions import NbstreamError, UsageError
 from .._secrets import SECRET_NAME, mask, secret_values
+from .._stream import Ending
 from .._types import Chunk, Request
 
 FORMAT_VERSION = 1
@@ -49,23 +52,37 @@ def prepare(path: str) -> str:
     return full
 
 
-def append_exchange(
-    path: str,
-    request: Request,
-    chunks: Sequence[Chunk],
-    times: Sequence[float],
-    *,
-    end: float | None,
-    ending: str,
-    error: NbstreamError | None,
-) -> None:
-    """Append one exchange as a JSON line (the Stream calls this when it ends)."""
+def recorder(path: str) -> Callable[[Ending], None]:
+    """The ``on_end`` callback that appends a stream's exchange to ``path`` (prepared)."""
+
+    def record(ending: Ending) -> None:
+        try:
+            append_exchange(path, ending)
+        except OSError as exc:
+            # Only when nothing else is on its way out: the stream's own ending comes first.
+            if ending.how in ("done", "stop"):
+                raise NbstreamError(
+                    f"Could not append to the recording {path} ({exc.strerror or exc}); "
+                    "check the path given to --record or $NBSTREAM_RECORD."
+                ) from None
+
+    return record
+
+
+def append_exchange(path: str, ending: Ending) -> None:
+    """Append one exchange as a JSON line."""
+    error = ending.error
+    chunks: Sequence[Chunk] = ending.chunks
+    if ending.tail is not None:
+        chunks = _with_tail(chunks, ending.tail)
     line = {
         "nbstream": FORMAT_VERSION,
-        "request": request_dict(request),
-        "chunks": [_chunk_dict(chunk, at) for chunk, at in zip(chunks, times, strict=True)],
-        "end": end,
-        "ending": ending,
+        "request": request_dict(ending.request),
+        "chunks": [
+            _chunk_dict(chunk, at) for chunk, at in zip(chunks, ending.offsets, strict=True)
+        ],
+        "end": ending.end,
+        "ending": ending.how,
         "error": None
         if error is None
         else {
@@ -74,9 +91,25 @@ def append_exchange(
             "status_code": getattr(error, "status_code", None),
         },
     }
-    text = json.dumps(mask(line, secret_values(request)), ensure_ascii=False)
+    text = json.dumps(mask(line, secret_values(ending.request)), ensure_ascii=False)
     with open(path, "a", encoding="utf-8") as file:
         file.write(text + "\n")
+
+
+def _with_tail(chunks: Sequence[Chunk], tail: Chunk) -> list[Chunk]:
+    """The chunks as recorded: the released tail joins the last chunk that counted.
+
+    A chunk of its own would count as one more token when replayed; joined to the chunk
+    its text (mostly) arrived with, a replay gives the same text, counts and timings.
+    """
+    for index in range(len(chunks) - 1, -1, -1):
+        chunk = chunks[index]
+        if chunk.text or chunk.reasoning or chunk.tokens:
+            joined = replace(
+                chunk, text=chunk.text + tail.text, reasoning=chunk.reasoning + tail.reasoning
+            )
+            return [*chunks[:index], joined, *chunks[index + 1 :]]
+    return list(chunks)  # not reached: held-back text arrived in a chunk that counted
 
 
 def request_dict(request: Request) -> dict[str, Any]:
