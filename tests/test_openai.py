@@ -591,6 +591,18 @@ def test_closing_the_generator_closes_the_connection(scripted_server: ScriptedSe
     assert recorded.closed_at is not None and recorded.closed_at - closed_at < 0.5
 
 
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """Python's own SIGINT handler, whatever the test run inherited.
+
+    A job that a shell starts in the background ignores SIGINT, and then Python never
+    installs the handler that raises ``KeyboardInterrupt``.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def blocked_in_read(thread_id: int) -> bool:
     """True while that thread sits in httpcore's socket read (a C call, waiting in recv)."""
     frame = sys._current_frames().get(thread_id)
@@ -598,6 +610,7 @@ def blocked_in_read(thread_id: int) -> bool:
     return code is not None and code.co_name == "read" and "httpcore" in code.co_filename
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_keyboard_interrupt_during_a_blocked_read(scripted_server: ScriptedServer) -> None:
     scripted_server.respond = Script(body=[*sse(delta("waiting"), done=False), STALL])
     main = threading.main_thread().ident
@@ -642,6 +655,7 @@ class DropsAnInterrupt:
         signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_an_interrupt_python_dropped_still_ends_the_read_as_an_interrupt(
     scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
