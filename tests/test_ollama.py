@@ -353,8 +353,10 @@ def test_cancel_from_another_thread_closes_within_half_a_second() -> None:
             if len(chunks) == 2:
                 requested_at = time.monotonic()
                 threading.Thread(target=cancel.request).start()
+        ended = time.monotonic()
         recorded = fake.requests[-1]
         assert recorded.closed.wait(0.5)
+        assert ended - requested_at < 0.5
         assert recorded.closed_at is not None and recorded.closed_at - requested_at < 0.5
         assert len(chunks) <= 3
 
@@ -365,6 +367,8 @@ def test_closing_the_generator_closes_the_connection(scripted_server: ScriptedSe
     assert next(stream).text == "a"
     closed_at = time.monotonic()
     stream.close()
+    ended = time.monotonic()
     recorded = scripted_server.last
     assert recorded.closed.wait(0.5)
+    assert ended - closed_at < 0.5
     assert recorded.closed_at is not None and recorded.closed_at - closed_at < 0.5

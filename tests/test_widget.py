@@ -190,9 +190,11 @@ def test_stop_hangs_up_on_the_server_within_half_a_second(server: ScriptedServer
         time.sleep(0.01)
     pressed = time.monotonic()
     front_end(chat, type="stop")
-    assert server.last.closed.wait(0.5), "the HTTP connection stayed open after Stop"
     response = chat.wait(0.5)
     assert time.monotonic() - pressed < 0.5
+    recorded = server.last
+    assert recorded.closed.wait(0.5), "the HTTP connection stayed open after Stop"
+    assert recorded.closed_at is not None and recorded.closed_at - pressed < 0.5
     assert response is not None and response.status == "interrupted"
     assert chat.turns[-1]["status"] == "interrupted"
     assert chat.turns[-1]["content"] == "Partial answer"
@@ -494,10 +496,14 @@ def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates
         # The Stop button: a comm message from the front end, handled while no cell runs.
         time.sleep(0.35)
         content = {"comm_id": comm_id, "data": {"method": "custom", "content": {"type": "stop"}}}
+        pressed = time.monotonic()
         kernel.client.shell_channel.send(kernel.client.session.msg("comm_msg", content))
-        assert server.last.closed.wait(2), "Stop did not reach the HTTP connection"
         # The saved transcript display is replaced (by display id) once the answer ends.
         update = next_update_display(kernel, display_id)
+        assert time.monotonic() - pressed < 0.5, "the answer did not end within 0.5 s of Stop"
+        first = server.last
+        assert first.closed.wait(0.5), "Stop did not reach the HTTP connection"
+        assert first.closed_at is not None and first.closed_at - pressed < 0.5
         assert update["data"]["text/markdown"].startswith("**nbstream chat** · `openai:m` · 2")
         assert "■ stopped" in update["data"]["text/markdown"]
         final = kernel.value("[chat.wait(15).status, chat.turns[-1]['content']]")
@@ -508,8 +514,14 @@ def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates
         waiting = kernel.submit("chat.send('Again'); chat.wait()")
         second = server.wait_for_request(2)
         time.sleep(0.3)
+        sent = time.monotonic()
         kernel.interrupt()
+        # The answer has ended when its transcript is published (before the cell's error).
+        update = next_update_display(kernel, display_id)
+        assert time.monotonic() - sent < 0.5, "the answer did not end within 0.5 s of the interrupt"
+        assert "Again" in update["data"]["text/markdown"]
         assert second.closed.wait(0.5), "the interrupt did not hang up on the server"
+        assert second.closed_at is not None and second.closed_at - sent < 0.5
         assert kernel.collect(waiting).status == "error"
         assert kernel.value("[chat.busy, chat.turns[-1]['status']]") == [False, "interrupted"]
     finally:

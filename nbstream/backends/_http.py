@@ -16,7 +16,11 @@ Three choices shape this module:
   works while the server is still thinking about its first byte.
 * **A kernel interrupt closes too.** ``KeyboardInterrupt`` raised inside a read unwinds
   through the same ``finally``; closing a response whose body was not read to the end
-  closes its connection, which is how the server learns to stop generating.
+  closes its connection, which is how the server learns to stop generating. Python can
+  drop that exception (when its handler runs inside a finalizer), so a SIGINT also
+  records the interrupt and shuts the socket (:mod:`._sigint`), and how the exchange
+  ended is told from that record, not from the exception the read happened to raise:
+  an interrupt is never reported as a broken connection.
 * **No retries.** A retried generation costs tokens and time the user did not ask for;
   the error sentence says when trying again is the fix.
 """
@@ -27,16 +31,18 @@ import contextlib
 import json
 import socket
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
-from .._exceptions import Interrupted, MalformedStreamError, UsageError
+from .._exceptions import Interrupted, MalformedStreamError, NbstreamError, UsageError
 from .._secrets import safe_url
 from .._types import Cancel
 from ._call import Call
 from ._http_errors import StatusHook, excerpt, status_error, translate
+from ._sigint import watching
 
 _client: httpx.Client | None = None
 _client_lock = threading.Lock()
@@ -58,12 +64,18 @@ def shared_client() -> httpx.Client:
 
 
 class _Abort:
-    """Shuts the request's socket down when a stop is requested, from any thread."""
+    """Shuts the request's socket down when a stop is requested, from any thread.
+
+    ``interrupted`` records that a kernel interrupt (SIGINT) arrived during the request.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: the SIGINT handler calls interrupt() in the main thread, possibly
+        # between two bytecodes of attach() or __call__() holding this lock.
+        self._lock = threading.RLock()
         self._sockets: list[Any] = []
         self._requested = False
+        self.interrupted = False
 
     def trace(self, name: str, info: Mapping[str, Any]) -> None:
         # httpcore calls this in the requesting thread as the connection is made.
@@ -87,6 +99,15 @@ class _Abort:
             sockets = list(self._sockets)
         for sock in sockets:
             _shutdown(sock)
+
+    def interrupt(self) -> None:
+        """A kernel interrupt arrived: remember it, and hang up as a stop would."""
+        self.interrupted = True
+        self()
+
+
+# Which request each open response belongs to, so iter_body can tell an interrupt.
+_aborts: weakref.WeakKeyDictionary[httpx.Response, _Abort] = weakref.WeakKeyDictionary()
 
 
 def _shutdown(sock: Any) -> None:
@@ -124,19 +145,30 @@ def open_response(
         raise Interrupted("Stopped before the request was sent.")
     forget = cancel.on_request(abort) if cancel is not None else _nothing
     try:
-        try:
-            response = client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            if cancel is not None and cancel.requested:
-                raise Interrupted("Stopped before the server answered.") from exc
-            raise translate(exc, call, streaming=False) from exc
-        try:
-            abort.attach(response.extensions.get("network_stream"))
-            if response.status_code >= 300:
-                raise status_error(response, call, on_status)
-            yield response
-        finally:
-            response.close()
+        with watching(abort.interrupt):
+            try:
+                response = client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                if abort.interrupted:
+                    raise KeyboardInterrupt from exc
+                if cancel is not None and cancel.requested:
+                    raise Interrupted("Stopped before the server answered.") from exc
+                raise translate(exc, call, streaming=False) from exc
+            _aborts[response] = abort
+            try:
+                abort.attach(response.extensions.get("network_stream"))
+                if response.status_code >= 300:
+                    raise status_error(response, call, on_status)
+                yield response
+            except NbstreamError as exc:
+                # Whatever the read or the parser made of a hung-up socket, it was this.
+                if abort.interrupted:
+                    raise KeyboardInterrupt from exc
+                raise
+            finally:
+                response.close()
+            if abort.interrupted:
+                raise KeyboardInterrupt  # the body "ended" because the interrupt shut it
     finally:
         forget()
 
@@ -150,18 +182,27 @@ def iter_body(response: httpx.Response, call: Call, cancel: Cancel | None) -> It
 
     A requested stop ends the iteration quietly, whatever the read raised while the
     socket was being shut down: the caller owns the ``Cancel`` and knows why it ended.
+    A kernel interrupt raises ``KeyboardInterrupt``, also when the read itself ended
+    with an error or an end-of-file because the interrupt shut the socket.
     """
+    abort = _aborts.get(response)
     if cancel is not None and cancel.requested:
         return
     try:
         for data in response.iter_bytes():
+            if abort is not None and abort.interrupted:
+                raise KeyboardInterrupt
             if cancel is not None and cancel.requested:
                 return
             yield data
     except httpx.HTTPError as exc:
+        if abort is not None and abort.interrupted:
+            raise KeyboardInterrupt from exc
         if cancel is not None and cancel.requested:
             return
         raise translate(exc, call, streaming=True) from exc
+    if abort is not None and abort.interrupted:
+        raise KeyboardInterrupt
 
 
 def read_body(response: httpx.Response, call: Call) -> bytes:

@@ -17,6 +17,9 @@ Two details shape it:
 * The callback is polled once per graph node (hundreds per token). Calling into Python
   that often would slow generation, so it is disarmed as soon as the first token exists;
   from then on each token is a short C call and the normal interrupt path is fast enough.
+
+:attr:`PrefillGuard.aborts` counts the prefills the callback cut short, so tests can
+tell an interrupt that landed through the callback from one that waited for the prompt.
 """
 
 from __future__ import annotations
@@ -24,13 +27,18 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from ..._types import Cancel
+
+_count_lock = threading.Lock()
 
 
 class PrefillGuard:
     """``with PrefillGuard(...):`` around the first ``next()`` of ``Llama.generate``."""
+
+    aborts: ClassVar[int] = 0
+    """How many prefills the abort callback has stopped in this process."""
 
     def __init__(self, llama_cpp: Any, llama: Any, cancel: Cancel | None) -> None:
         self._llama_cpp = llama_cpp
@@ -71,6 +79,9 @@ class PrefillGuard:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._installed = False
+        if self.aborted:
+            with _count_lock:
+                PrefillGuard.aborts += 1
         if self.interrupted:
             # Delivered late, but delivered: the caller sees an ordinary interrupt.
             raise KeyboardInterrupt
