@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from . import _record
+from . import _record, _wire
 from ._bundle import build
 from ._exceptions import Interrupted, NbstreamError
 from ._render import Bundle, IPythonPublisher, LiveOutput, Publisher
@@ -108,6 +108,8 @@ def run_live(
     if isinstance(backend, Playback) and backend.instant:
         live = _FinalOnly(render, publisher)
     else:
+        # Deltas where nbstream's front end listens, sparse whole bundles elsewhere.
+        publisher = publisher or _wire.live_publisher()
         live = LiveOutput(render, publisher, max_rate=max_rate)
     generation = Stream(backend, request, cancel=cancel, on_chunk=live.changed, record=path)
     live.start()
@@ -121,6 +123,7 @@ def run_live(
         pass
     finally:
         live.stop()
+        _wire.finish(publisher)  # the final bundle, if the publisher held it back
     response = generation.snapshot()
     _remember(response)
     if interrupted or response.status == "interrupted":
