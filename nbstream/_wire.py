@@ -36,7 +36,7 @@ from . import _channel
 from ._bundle import MIME_TYPE
 from ._render import IPythonPublisher, Publisher
 
-DELTA_RATIO = 1.9
+DELTA_RATIO = 1.75
 """Deltas and the first display: at most this × the current bundle (+ the final: ≤ 3×)."""
 SPARSE_RATIO = 8.0
 """Sparse updates and the first display: at most this × the current bundle (+ final)."""
