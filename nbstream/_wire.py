@@ -70,7 +70,7 @@ def envelope_size() -> int:
     try:
         from IPython import get_ipython
 
-        kernel = get_ipython().kernel  # type: ignore[no-untyped-call]
+        kernel = get_ipython().kernel
         session = kernel.session
         msg = session.msg("update_display_data", {}, parent=kernel.get_parent())
         return sum(len(frame) for frame in session.serialize(msg)) + 16
