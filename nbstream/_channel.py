@@ -5,16 +5,18 @@ Notebook 7 extension shows them; anywhere else (nbclient, nbconvert, a terminal,
 end without the extension) they must send whole bundles. The kernel cannot ask the
 browser while a cell runs: kernel → browser messages go out at once on IOPub, but a
 browser → kernel comm message waits on the shell channel until the cell ends (unless the
-front end sends it on a kernel subshell, as JupyterLab 4.6 does with ipykernel 7; that
-only makes the answer come sooner). So presence is a process-wide flag set *between*
-cells:
+front end sends it on a kernel subshell). So presence is a process-wide flag set
+*between* cells:
 
 1. When nbstream is set up in a kernel (``%load_ext nbstream``, or the first live
    output), it opens one comm to the front-end target :data:`TARGET` with
    ``{"kind": "invite"}`` — a kernel → browser message, fine during a cell.
 2. nbstream's extension registers that target on every kernel connection (and again
    after a restart, as JupyterLab keeps targets across restarts) and answers the invite
-   with ``{"kind": "hello", "version": 1}`` on the same comm. A front end without the
+   with ``{"kind": "hello", "version": 1}`` on the same comm, on the main shell channel:
+   sent while ``%load_ext`` runs, it is queued before any cell the user runs after it
+   (on a subshell it would need a round trip first, and the next cell could win the
+   race). A front end without the
    target closes the comm (JupyterLab) or ignores it (nbclient): no hello, no flag.
 3. The hello is processed when the kernel gets to it — between cells, or at once on a
    subshell — and sets :func:`present`. From then on every live output in the process
@@ -24,8 +26,7 @@ cells:
 What follows from this (and is said in the README):
 
 - "Run All" queues every cell before the hello comes back: cells already queued when
-  ``%load_ext`` ran use the fallback (sparse full updates), unless the front end
-  answered on a subshell; the next run uses deltas.
+  ``%load_ext`` ran use the fallback (sparse full updates); the next run uses deltas.
 - A restarted kernel is a new process: no flag until ``%load_ext`` invites again.
 - The flag says "an nbstream front end said hello to this kernel", not which tabs are
   open. Every tab's extension receives each answer's comm (IOPub goes to every

@@ -14,7 +14,10 @@ multiple of the final bundle at any length and any token rate:
   :data:`DELTA_RATIO` × the current bundle's size, so with the final bundle the total
   is ≤ 3×. Every message costs ~0.5 KB of envelope (header, parent header, signature),
   so at a slow token rate deltas are fewer than 20 a second: about one per 100
-  characters of answer.
+  characters of answer, but never less than one a second while text arrives
+  (:data:`MIN_GAP`): below ~25 tok/s that floor, not the budget, sets the pace, and the
+  total can exceed 3× (≤ ~0.7 KB a second; a slow model would otherwise show a new line
+  only every few seconds).
 - :class:`SparsePublisher` (no front end known): whole bundles, each sent when
   everything sent so far plus it fits in :data:`SPARSE_RATIO` × its own size. The gap
   between updates grows with the answer (each one ~1/8 larger than the one before), so
@@ -30,6 +33,7 @@ second.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from . import _channel
@@ -40,6 +44,8 @@ DELTA_RATIO = 1.75
 """Deltas and the first display: at most this × the current bundle (+ the final: ≤ 3×)."""
 SPARSE_RATIO = 8.0
 """Sparse updates and the first display: at most this × the current bundle (+ final)."""
+MIN_GAP = 1.0
+"""Seconds: a delta with new text is sent after this long even over budget (slow models)."""
 DEFAULT_ENVELOPE = 700
 """Bytes of a message besides its content, when the kernel's session cannot be asked."""
 
@@ -147,6 +153,7 @@ class DeltaPublisher(SparsePublisher):
         self._text_units = 0  # UTF-16 code units: what the browser's string offsets count
         self._reasoning = ""
         self._reasoning_units = 0
+        self._last_sent = time.monotonic()
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
         payload = data.get(MIME_TYPE)
@@ -175,9 +182,11 @@ class DeltaPublisher(SparsePublisher):
             return
         delta = self._delta(payload)
         cost = self._envelope + content_size({"comm_id": self._comm.comm_id, "data": delta})
-        if not self.delta_budget.allows(cost, self.bundle_size(data, metadata, display_id)):
+        within = self.delta_budget.allows(cost, self.bundle_size(data, metadata, display_id))
+        if not within and time.monotonic() - self._last_sent < MIN_GAP:
             return
         self._comm.send(delta)
+        self._last_sent = time.monotonic()
         self.delta_budget.spend(cost)
         self._seq += 1
         self._text = str(payload.get("text") or "")

@@ -154,6 +154,9 @@ export function attachKernel(
   kernel.registerCommTarget(TARGET, (comm, msg: KernelMessage.ICommOpenMsg) => {
     const data = msg.content.data as { kind?: string; id?: string };
     if (data.kind === 'invite') {
+      // On the main shell, not a subshell: sent while `%load_ext` runs, so it is queued
+      // before any cell run after it (a subshell would first need a round trip to make one).
+      (comm as { commsOverSubshells?: string }).commsOverSubshells = 'disabled';
       comm.send({ kind: 'hello', version: 1 });
       return;
     }

@@ -142,7 +142,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       highlightPrompts(tracker, languages);
     }
     // Say hello to every notebook's kernel, so live cells send only new text (deltas.ts).
-    tracker.widgetAdded.connect((_, panel) => {
+    // Notebooks restored before this plugin started are in the tracker already.
+    const watch = (panel: NotebookPanel): void => {
       const context = panel.sessionContext;
       const follow = (): void => {
         const kernel = context.session?.kernel;
@@ -153,7 +154,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       context.kernelChanged.connect(follow);
       void context.ready.then(follow);
       follow();
-    });
+    };
+    tracker.forEach(watch);
+    tracker.widgetAdded.connect((_, panel) => watch(panel));
   }
 };
 
