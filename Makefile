@@ -74,6 +74,7 @@ bench:
 	$(BIN)/python bench/bench_openai.py
 	$(BIN)/python bench/bench_decoders.py
 	$(BIN)/python bench/bench_widget.py
+	$(BIN)/python bench/bench_wire.py
 
 soak:
 	$(BIN)/python bench/soak.py

@@ -63,10 +63,12 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext nbstream``: register the magics."""
+    """``%load_ext nbstream``: register the magics; invite nbstream's front end (deltas)."""
+    from ._channel import invite
     from ._magic import LLMMagics
 
     ipython.register_magics(LLMMagics)
+    invite()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

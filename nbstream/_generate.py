@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import _wire
 from ._bundle import build
 from ._exceptions import Interrupted, NbstreamError
 from ._live import Bundle, IPythonPublisher, LiveOutput, Publisher
@@ -86,6 +87,8 @@ def run_live(
     if routed.instant:
         live = _FinalOnly(render, publisher)
     else:
+        # Deltas where nbstream's front end listens, sparse whole bundles elsewhere.
+        publisher = publisher or _wire.live_publisher()
         live = LiveOutput(render, publisher, max_rate=max_rate)
     generation = routed.open(cancel=cancel, on_chunk=live.changed)
     live.start()
@@ -99,6 +102,7 @@ def run_live(
         pass
     finally:
         live.stop()
+        _wire.finish(publisher)  # the final bundle, if the publisher held it back
     response = generation.snapshot()
     _remember(response)
     if interrupted or response.status == "interrupted":

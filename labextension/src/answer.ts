@@ -27,6 +27,8 @@ export interface IPayload {
   format?: string;
   status_line?: string;
   model?: string;
+  /** While streaming with deltas: the answer's id, whose deltas follow (`deltas.ts`). */
+  stream?: string;
 }
 
 /** What the buttons do, given the view's node (to find its cell). */

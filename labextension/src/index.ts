@@ -3,8 +3,9 @@
  * answer (`application/vnd.nbstream.v1+json`), the saved chat transcript, and the calm
  * line for an interruption the user asked for (stderr, `notice.ts`) — gives them what
  * their buttons need from the notebook (the cell, the kernel); offers JupyterLab's
- * Markdown pipeline to the chat widget's script (`hook.ts`); and has `%%llm` cells
- * highlighted as Markdown.
+ * Markdown pipeline to the chat widget's script (`hook.ts`); has `%%llm` cells
+ * highlighted as Markdown; and answers each notebook kernel's invite, so live cells send
+ * only new text (`deltas.ts`).
  *
  * A plain plugin rather than a mime-extension, because Stop and Insert below need the
  * notebook tracker. The factory is added at start-up, before any notebook opens, so
@@ -20,6 +21,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
 import { copyText } from './clipboard';
+import { attachKernel } from './deltas';
 import { highlightPrompts } from './highlight';
 import { setHook } from './hook';
 import { NoticeRenderer, STDERR_MIME_TYPE } from './notice';
@@ -139,6 +141,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (languages) {
       highlightPrompts(tracker, languages);
     }
+    // Say hello to every notebook's kernel, so live cells send only new text (deltas.ts).
+    // Notebooks restored before this plugin started are in the tracker already.
+    const watch = (panel: NotebookPanel): void => {
+      const context = panel.sessionContext;
+      const follow = (): void => {
+        const kernel = context.session?.kernel;
+        if (kernel) {
+          attachKernel(kernel);
+        }
+      };
+      context.kernelChanged.connect(follow);
+      void context.ready.then(follow);
+      follow();
+    };
+    tracker.forEach(watch);
+    tracker.widgetAdded.connect((_, panel) => watch(panel));
   }
 };
 

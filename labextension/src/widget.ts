@@ -3,13 +3,15 @@
  * interface around the streaming answer view (`answer.ts`), which the chat widget uses
  * too. JupyterLab calls `renderModel()` again on the same instance for every
  * `update_display_data`, so the view keeps its nodes (and its Markdown blocks) between
- * updates.
+ * updates. A payload that names its answer (`stream`) is followed through its deltas
+ * (`deltas.ts`) until the final bundle, which is shown as it is.
  */
 
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
 import { AnswerView, IAnswerActions, IPayload } from './answer';
+import { IStreamState, LiveStreams, STREAMS } from './deltas';
 import { LiveMarkdown } from './live';
 import { labMarkdown, MarkdownContext } from './render';
 
@@ -30,8 +32,13 @@ export function contextOf(options: IRenderMime.IRendererOptions): MarkdownContex
 }
 
 export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
-  constructor(options: IRenderMime.IRendererOptions, actions: IAnswerActions) {
+  constructor(
+    options: IRenderMime.IRendererOptions,
+    actions: IAnswerActions,
+    streams: LiveStreams = STREAMS
+  ) {
     super();
+    this._streams = streams;
     this.addClass('jp-nbstream-answer');
     this._actions = actions;
     this.view = new AnswerView(labMarkdown(contextOf(options)), actions, this.node);
@@ -45,7 +52,24 @@ export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    return this.view.show((model.data[MIME_TYPE] ?? {}) as IPayload);
+    const payload = (model.data[MIME_TYPE] ?? {}) as IPayload;
+    this._unfollow?.();
+    this._unfollow = null;
+    const id = payload.stream;
+    if (id && payload.status === 'streaming') {
+      this._unfollow = this._streams.subscribe(id, payload, state => {
+        void this.view.show(withDeltas(payload, state));
+      });
+      const state = this._streams.state(id);
+      return this.view.show(state ? withDeltas(payload, state) : payload);
+    }
+    return this.view.show(payload);
+  }
+
+  dispose(): void {
+    this._unfollow?.();
+    this._unfollow = null;
+    super.dispose();
   }
 
   protected onAfterAttach(): void {
@@ -57,4 +81,19 @@ export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
   }
 
   private _actions: IAnswerActions;
+  private _streams: LiveStreams;
+  private _unfollow: (() => void) | null = null;
+}
+
+/** The first bundle with the text its deltas brought (unchanged if they broke off). */
+function withDeltas(payload: IPayload, state: IStreamState): IPayload {
+  if (state.broken || state.text === null) {
+    return payload;
+  }
+  return {
+    ...payload,
+    text: state.text,
+    reasoning: state.reasoning ?? payload.reasoning,
+    status_line: state.statusLine ?? payload.status_line
+  };
 }

@@ -1,0 +1,170 @@
+/**
+ * Live cells over deltas: the browser's half of `nbstream/_channel.py` and `_wire.py`.
+ *
+ * The kernel cannot ask the browser anything while a cell runs, so the extension says
+ * hello beforehand: it registers the comm target `nbstream` on every kernel connection
+ * (JupyterLab keeps targets across restarts), and answers the kernel's `invite` (sent
+ * at `%load_ext nbstream`) with a `hello`. From then on each live answer is:
+ *
+ * 1. an ordinary `display_data` whose payload names the answer (`stream`: its display id);
+ * 2. a comm `answer` for that id, whose messages carry only new text: `seq`, `at` (the
+ *    offset in the text, in UTF-16 units), `text`, maybe `r_at` / `reasoning`, and the
+ *    status line;
+ * 3. the final bundle as an ordinary `update_display_data` (no `stream`): it replaces
+ *    everything, whatever came before; then the comm closes.
+ *
+ * The answer's text is kept once per page (`LiveStreams`), whichever connection or views
+ * see it: two notebooks on one kernel receive the same comm twice, and a message already
+ * applied (`seq`) is skipped. A view that cannot follow (it joined mid-answer, a delta's
+ * offset lies beyond the text it has) keeps what its output holds until the final bundle.
+ */
+
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+
+import type { IPayload } from './answer';
+
+/** The comm target, on both sides. */
+export const TARGET = 'nbstream';
+
+/** One delta, as `_wire.DeltaPublisher` sends it. */
+export interface IDelta {
+  seq: number;
+  at: number;
+  text: string;
+  r_at?: number;
+  reasoning?: string;
+  status_line?: string;
+}
+
+/** The text of one live answer so far, as put together from its deltas. */
+export interface IStreamState {
+  text: string | null;
+  reasoning: string | null;
+  statusLine: string | null;
+  seq: number;
+  /** A delta could not be applied: wait for the final bundle. */
+  broken: boolean;
+}
+
+type Listener = (state: IStreamState) => void;
+
+interface IEntry {
+  state: IStreamState;
+  listeners: Set<Listener>;
+  open: boolean;
+}
+
+/** Splice `text` into `base` at `at`; null if `at` lies beyond what `base` has. */
+function splice(base: string | null, at: number, text: string): string | null {
+  if (base === null) {
+    return at === 0 ? text : null;
+  }
+  return at <= base.length ? base.slice(0, at) + text : null;
+}
+
+export class LiveStreams {
+  /** Follow answer `id`; `seed` is what the view's output holds (the first bundle). */
+  subscribe(id: string, seed: IPayload, listener: Listener): () => void {
+    const entry = this._entry(id);
+    if (entry.state.seq === 0 && entry.state.text === null) {
+      entry.state.text = seed.text ?? '';
+      entry.state.reasoning = seed.reasoning ?? '';
+    }
+    entry.listeners.add(listener);
+    return () => {
+      entry.listeners.delete(listener);
+      if (!entry.open && entry.listeners.size === 0) {
+        this._entries.delete(id);
+      }
+    };
+  }
+
+  /** The state of answer `id`, if known (tests). */
+  state(id: string): IStreamState | undefined {
+    return this._entries.get(id)?.state;
+  }
+
+  open(id: string): void {
+    this._entry(id).open = true;
+  }
+
+  close(id: string): void {
+    const entry = this._entries.get(id);
+    if (entry) {
+      entry.open = false;
+      if (entry.listeners.size === 0) {
+        this._entries.delete(id);
+      }
+    }
+  }
+
+  apply(id: string, delta: IDelta): void {
+    const entry = this._entry(id);
+    const state = entry.state;
+    if (delta.seq <= state.seq || state.broken) {
+      return; // already applied (a second connection), or waiting for the final bundle
+    }
+    let text = delta.seq === state.seq + 1 ? splice(state.text, delta.at, delta.text) : null;
+    let reasoning = state.reasoning;
+    if (text !== null && delta.reasoning !== undefined) {
+      reasoning = splice(state.reasoning, delta.r_at ?? 0, delta.reasoning);
+      text = reasoning === null ? null : text;
+    }
+    state.seq = delta.seq;
+    if (text === null) {
+      state.broken = true;
+      return;
+    }
+    state.text = text;
+    state.reasoning = reasoning;
+    state.statusLine = delta.status_line ?? state.statusLine;
+    entry.listeners.forEach(listener => listener(state));
+  }
+
+  private _entry(id: string): IEntry {
+    let entry = this._entries.get(id);
+    if (!entry) {
+      entry = {
+        state: { text: null, reasoning: null, statusLine: null, seq: 0, broken: false },
+        listeners: new Set(),
+        open: false
+      };
+      this._entries.set(id, entry);
+    }
+    return entry;
+  }
+
+  private _entries = new Map<string, IEntry>();
+}
+
+/** The page's one registry of live answers. */
+export const STREAMS = new LiveStreams();
+
+const attached = new WeakSet<Kernel.IKernelConnection>();
+
+/** Answer invites and follow answers on `kernel` (once per connection). */
+export function attachKernel(
+  kernel: Kernel.IKernelConnection,
+  streams: LiveStreams = STREAMS
+): void {
+  if (attached.has(kernel)) {
+    return;
+  }
+  attached.add(kernel);
+  kernel.registerCommTarget(TARGET, (comm, msg: KernelMessage.ICommOpenMsg) => {
+    const data = msg.content.data as { kind?: string; id?: string };
+    if (data.kind === 'invite') {
+      // On the main shell, not a subshell: sent while `%load_ext` runs, so it is queued
+      // before any cell run after it (a subshell would first need a round trip to make one).
+      (comm as { commsOverSubshells?: string }).commsOverSubshells = 'disabled';
+      comm.send({ kind: 'hello', version: 1 });
+      return;
+    }
+    if (data.kind === 'answer' && typeof data.id === 'string') {
+      const id = data.id;
+      streams.open(id);
+      comm.onMsg = message => streams.apply(id, message.content.data as unknown as IDelta);
+      comm.onClose = () => streams.close(id);
+    }
+  });
+}

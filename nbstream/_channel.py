@@ -1,0 +1,112 @@
+"""Is an nbstream front end listening? Known before a cell runs, never asked during one.
+
+Live cells can send only new text (:mod:`._wire`) when nbstream's JupyterLab /
+Notebook 7 extension shows them; anywhere else (nbclient, nbconvert, a terminal, a front
+end without the extension) they must send whole bundles. The kernel cannot ask the
+browser while a cell runs: kernel → browser messages go out at once on IOPub, but a
+browser → kernel comm message waits on the shell channel until the cell ends (unless the
+front end sends it on a kernel subshell). So presence is a process-wide flag set
+*between* cells:
+
+1. When nbstream is set up in a kernel (``%load_ext nbstream``, or the first live
+   output), it opens one comm to the front-end target :data:`TARGET` with
+   ``{"kind": "invite"}`` — a kernel → browser message, fine during a cell.
+2. nbstream's extension registers that target on every kernel connection (and again
+   after a restart, as JupyterLab keeps targets across restarts) and answers the invite
+   with ``{"kind": "hello", "version": 1}`` on the same comm, on the main shell channel:
+   sent while ``%load_ext`` runs, it is queued before any cell the user runs after it
+   (on a subshell it would need a round trip first, and the next cell could win the
+   race). A front end without the
+   target closes the comm (JupyterLab) or ignores it (nbclient): no hello, no flag.
+3. The hello is processed when the kernel gets to it — between cells, or at once on a
+   subshell — and sets :func:`present`. From then on every live output in the process
+   sends deltas (plus a small status) on a comm per answer, and the final bundle as an
+   ordinary ``update_display_data``.
+
+What follows from this (and is said in the README):
+
+- "Run All" queues every cell before the hello comes back: cells already queued when
+  ``%load_ext`` ran use the fallback (sparse full updates); the next run uses deltas.
+- A restarted kernel is a new process: no flag until ``%load_ext`` invites again.
+- The flag says "an nbstream front end said hello to this kernel", not which tabs are
+  open. Every tab's extension receives each answer's comm (IOPub goes to every
+  connection); a view that joins mid-answer or misses a delta shows what its output
+  holds until the final bundle, which every front end gets. A front end without the
+  extension attached to a kernel a nbstream front end greeted (rare: two kinds of
+  client on one kernel) shows the start of the answer, then the final answer.
+- No hello is ever needed for correctness: the final bundle is always the whole answer.
+
+Why this shape: ipywidgets and anywidget open their comms the same way (kernel first,
+front-end target, front end answers on the comm), and a kernel-side target opened by the
+browser at connect time would log "No such comm target" in every kernel that never
+loads nbstream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+TARGET = "nbstream"
+VERSION = 1
+
+_lock = threading.Lock()
+_present = False
+_invited = False
+_invite_comm: Any = None
+
+
+def present() -> bool:
+    """Whether an nbstream front end has said hello to this kernel process."""
+    return _present
+
+
+def invite() -> None:
+    """Open the invite comm once per process (a no-op outside a kernel)."""
+    global _invited, _invite_comm
+    with _lock:
+        if _invited:
+            return
+        _invited = True
+    comm = open_comm({"kind": "invite", "version": VERSION})
+    if comm is not None:
+        comm.on_msg(_on_hello)
+        _invite_comm = comm
+
+
+def open_comm(data: dict[str, Any]) -> Any:
+    """A comm to the front-end :data:`TARGET` carrying ``data``, or None outside a kernel."""
+    if not _in_kernel():
+        return None
+    from comm import create_comm
+
+    try:
+        return create_comm(target_name=TARGET, data=data)
+    except Exception:  # a kernel without comm support: no front end to greet
+        return None
+
+
+def _on_hello(msg: dict[str, Any]) -> None:
+    global _present
+    data = msg.get("content", {}).get("data", {})
+    if isinstance(data, dict) and data.get("kind") == "hello":
+        _present = True
+
+
+def _in_kernel() -> bool:
+    with contextlib.suppress(ImportError):
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return getattr(shell, "kernel", None) is not None
+    return False
+
+
+def reset() -> None:
+    """Forget the hello and the invite (tests)."""
+    global _present, _invited, _invite_comm
+    with _lock:
+        _present = False
+        _invited = False
+        _invite_comm = None
