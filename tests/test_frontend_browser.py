@@ -191,6 +191,8 @@ def test_the_same_answer_renders_the_same_safely_in_a_cell_and_in_the_chat(
         wait_for_idle(page)
         # Send once the chat's view is on screen (under Run All a busy machine may draw it
         # only after a short answer has ended, and nothing would be seen streaming).
+        # JupyterLab draws only the cells near the viewport: bring the chat's cell there.
+        page.locator(".jp-Notebook .jp-Cell").last.scroll_into_view_if_needed()
         page.wait_for_selector(".nbstream-chat-live-stats", state="attached", timeout=60_000)
         page.evaluate(
             """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
