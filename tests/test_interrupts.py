@@ -67,7 +67,7 @@ def test_stop_from_another_thread_during_prefill(demo_model: str) -> None:
     done = threading.Event()
 
     def run() -> None:
-        stream.run()
+        stream.response()
         done.set()
 
     worker = threading.Thread(target=run)

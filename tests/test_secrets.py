@@ -232,15 +232,17 @@ def test_a_recording_of_a_split_key_holds_none_of_it_and_replays_the_same(
     # The answer ends in a held-back piece ("s"), released at the end.
     sent = [*split_key_answer(11), Chunk(text=" s"), Chunk(finish_reason="stop")]
     live = Stream(ListBackend(sent), REQUEST, record=str(recording))
-    live_response = live.run()
+    live_response = live.response()
     assert live_response.text == "you sent *** back! s"
     text = recording.read_text(encoding="utf-8")
     assert PIECE not in text and "***" in text
     # An answer held back whole until the end still came at its time (its first token).
-    whole = Stream(ListBackend([Chunk(text="sk-")]), REQUEST, record=str(recording)).run()
+    whole = Stream(ListBackend([Chunk(text="sk-")]), REQUEST, record=str(recording)).response()
     assert whole.text == "sk-" and whole.ttft_s is not None
     for _ in range(2):
-        replays = [Stream(Playback(exchange), REQUEST).run() for exchange in load(str(recording))]
+        replays = [
+            Stream(Playback(exchange), REQUEST).response() for exchange in load(str(recording))
+        ]
         assert replays == [live_response, whole]
         monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # then elsewhere, with no key
 

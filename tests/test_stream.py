@@ -28,7 +28,7 @@ def test_reasoning_kept_apart() -> None:
     backend = ListBackend(
         [Chunk(reasoning="think "), Chunk(reasoning="more"), Chunk(text="answer")]
     )
-    response = Stream(backend, REQUEST).run()
+    response = Stream(backend, REQUEST).response()
     assert response.text == "answer"
     assert response.reasoning == "think more"
 
@@ -50,7 +50,7 @@ def test_unexpected_exception_becomes_one_sentence() -> None:
     backend = ListBackend(text_chunks("ab"), error=KeyError("x"))
     stream = Stream(backend, REQUEST)
     with pytest.raises(NbstreamError) as info:
-        stream.run() if False else list(stream)
+        stream.response() if False else list(stream)
     assert "KeyError" in str(info.value)
     assert stream.snapshot().text == "ab"
 
