@@ -1,6 +1,8 @@
+import traceback
+
 import pytest
 
-from nbstream._exceptions import NbstreamError
+from nbstream._exceptions import HTTPStatusError, NbstreamError
 from nbstream._stream import Stream
 from nbstream._types import Cancel, Chunk, Request, Usage
 
@@ -112,3 +114,25 @@ def test_cancel_callbacks_run_once_and_late_registration_runs_now() -> None:
     cancel.request()
     cancel.on_request(lambda: calls.append("late"))
     assert calls == ["b", "late"]
+
+
+def test_an_error_is_masked_when_made_not_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-secret-test-Vx93LqZ2mN"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    cause = OSError("the socket said no")
+    try:
+        raise HTTPStatusError(f"The server refused {key} (HTTP 401).", 401) from cause
+    except HTTPStatusError as exc:
+        said = exc
+    stream = Stream(ListBackend(text_chunks("ab"), error=said), REQUEST)
+    with pytest.raises(HTTPStatusError) as raised:
+        list(stream)
+    error = raised.value
+    # The user's error: the same class and fields, its message masked, made once.
+    assert error is stream.error and error.status_code == 401
+    assert str(error) == error.message == "The server refused *** (HTTP 401)."
+    assert error.args == ("The server refused *** (HTTP 401).",)
+    assert error.__cause__ is cause
+    assert key not in "".join(traceback.format_exception(error))  # no chain to the original
+    assert said.message == f"The server refused {key} (HTTP 401)."  # the backend's, untouched
+    assert stream.snapshot().error == error.message
