@@ -116,10 +116,12 @@ def test_cancel_callbacks_run_once_and_late_registration_runs_now() -> None:
     assert calls == ["b", "late"]
 
 
-def test_an_error_is_masked_when_made_not_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("cause", [None, OSError("the socket said no")])
+def test_an_error_is_masked_when_made_not_rewritten(
+    monkeypatch: pytest.MonkeyPatch, cause: OSError | None
+) -> None:
     key = "sk-secret-test-Vx93LqZ2mN"
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    cause = OSError("the socket said no")
     try:
         raise HTTPStatusError(f"The server refused {key} (HTTP 401).", 401) from cause
     except HTTPStatusError as exc:
