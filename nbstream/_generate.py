@@ -90,7 +90,7 @@ def show_live(
     cancel: Cancel | None = None,
     record: str | None = None,
 ) -> Outcome:
-    """Stream ``request`` into a live output and report how it ended; raises nothing it caught."""
+    """Stream ``request`` into a live output; return how it ended (the caller raises)."""
 
     def render() -> Bundle:
         return build(generation.snapshot(), fmt=fmt, params=params)

@@ -9,12 +9,12 @@ model lock watching it), so one worker thread per answer is enough, for every ba
 While the answer streams, only the *new* text crosses the wire: the generating thread
 just flags a change, and a :class:`~nbstream._throttle.Throttle` (the same timing the
 cell output uses: at most ``max_rate`` flushes a second, a final flush always) calls
-``flush``, which sends what arrived since the last flush as one ``delta`` message. Total bytes
-are O(n) in the answer's length, whatever the token rate. A view opened mid-answer asks
-for the text so far (``hello``) and is sent one ``snapshot``; snapshots and deltas are sent
-under one lock, so a view never sees text twice or a gap. Both are cut from the Stream's
-accumulated text, which is masked as it arrives (a possible key held back), so neither
-ever carries a piece of a key.
+``flush``, which sends what arrived since the last flush as one ``delta`` message. Total
+bytes are O(n) in the answer's length, whatever the token rate. A view opened mid-answer
+asks for the text so far (``hello``) and is sent one ``snapshot``; snapshots and deltas
+are sent under one lock, so a view never sees text twice or a gap. Both are cut from the
+Stream's accumulated text, which is masked as it arrives (a possible key held back), so
+neither ever carries a piece of a key.
 """
 
 from __future__ import annotations
