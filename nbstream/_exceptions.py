@@ -2,8 +2,16 @@
 
 Every message says what happened and what to do, because it is all the user sees: in a
 notebook these exceptions render as a single line (``_render_traceback_``), never as a
-traceback. Messages never contain an API key; backends build them from the request's
-public parts only.
+traceback. Messages never contain an API key: backends build them from the request's
+public parts only, and what a server said (it may echo the key) is masked by the
+:class:`~nbstream._stream.Stream` before anyone sees it. The Stream is the one place that
+knows a generation's secrets, so it makes the user-facing error there, once, rather than
+every backend threading the secrets into every error: when masking changes the message,
+a new error of the same class and fields, which never chains back to the unmasked one.
+
+An error raised by ``generate()`` or ``%%llm`` carries the answer as it stood when it
+ended (``.response``: the partial text, the timings, the status); elsewhere ``.response``
+is ``None``.
 
     NbstreamError
     ├── UsageError              bad option, bad spec, unknown alias, no default model
@@ -24,13 +32,37 @@ All" and scripts the way Ctrl-C does, and ``except Exception`` must not swallow 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ._response import Response
+
+_E = TypeVar("_E", bound="NbstreamError")
+
 
 class NbstreamError(Exception):
     """Base class: ``str(error)`` is the sentence shown to the user."""
 
-    def __init__(self, message: str) -> None:
+    message: str
+    response: Response | None
+
+    def __init__(self, message: str, *, response: Response | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.response = response
+
+    def _with_message(self: _E, message: str) -> _E:
+        """This error (same class, same fields) saying ``message`` instead: a new object.
+
+        The copy chains to what the original was caused by, never to the original itself,
+        so a traceback cannot show the message it replaces.
+        """
+        error = type(self).__new__(type(self), message)
+        error.__dict__.update(self.__dict__)
+        error.message = message
+        error.__cause__ = self.__cause__
+        error.__suppress_context__ = True
+        return error
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows these lines instead of a traceback.
@@ -60,8 +92,10 @@ class StreamTimeout(NbstreamError):
 class HTTPStatusError(NbstreamError):
     """The server answered with an HTTP error status."""
 
-    def __init__(self, message: str, status_code: int) -> None:
-        super().__init__(message)
+    status_code: int
+
+    def __init__(self, message: str, status_code: int, *, response: Response | None = None) -> None:
+        super().__init__(message, response=response)
         self.status_code = status_code
 
 
@@ -76,9 +110,13 @@ class MalformedStreamError(NbstreamError):
 class Interrupted(KeyboardInterrupt):
     """Generation was stopped on purpose; what streamed is kept (``.response``)."""
 
-    def __init__(self, message: str) -> None:
+    message: str
+    response: Response | None
+
+    def __init__(self, message: str, *, response: Response | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.response = response
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;33mInterrupted\x1b[0m: {self.message}"]

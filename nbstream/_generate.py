@@ -1,30 +1,33 @@
 """The Python API — ``generate()`` and ``stream()`` — and the live run both it and the magic use.
 
-``run_live`` is the whole user-visible pipeline in one place: a :class:`Stream` over the
+``show_live`` is the whole user-visible pipeline in one place: a :class:`Stream` over the
 backend, a :class:`LiveOutput` that renders snapshots of it, and the rule for how a run
-ends: the final bundle is always shown; an error is raised as one line (the
-:class:`Response` with the partial text rides on it as ``.response``); a kernel interrupt
-becomes :class:`Interrupted`, which stops "Run All" like Ctrl-C does.
+ends: the final bundle is always shown, and the run reports its :class:`Outcome` — the
+:class:`Response` with the partial text, how it ended, and the error that ending calls
+for (one line; a kernel interrupt becomes :class:`Interrupted`, which stops "Run All"
+like Ctrl-C does). It raises nothing and writes nothing into the notebook: the entry
+points (``%%llm``, ``generate()``) keep ``_llm`` (and ``-o NAME``) and then raise.
 
 Every generation is opened through :func:`nbstream.recording.route`, the one place where
 replay (``replay:`` specs, ``$NBSTREAM_REPLAY``) and recording (``record=``,
-``$NBSTREAM_RECORD``) apply. An instant replay has no live phase: its final bundle is
-the first and only display, which is what a saved notebook holds and what nbval (which
-ignores ``update_display_data``) compares. Requests are built by :mod:`._request`, the
-same way for the magic, these functions and the chat widget.
+``$NBSTREAM_RECORD``) apply. An instant replay has no live phase
+(``LiveOutput(live=False)``): its final bundle is the first and only display, which is
+what a saved notebook holds and what nbval (which ignores ``update_display_data``)
+compares. Requests are built by :mod:`._request`, the same way for the magic, these
+functions and the chat widget.
 """
 
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from . import _wire
 from ._bundle import build
 from ._exceptions import Interrupted, NbstreamError
-from ._live import Bundle, IPythonPublisher, LiveOutput, Publisher
+from ._live import Bundle, LiveOutput, Publisher
 from ._request import Settings, metadata_params, resolve, split_keywords
 from ._response import Response
 from ._stream import Stream
@@ -48,25 +51,16 @@ def open_stream(
     return route(request, record).open(cancel=cancel, on_chunk=on_chunk)
 
 
-class _FinalOnly:
-    """The output of an instant replay: nothing live, the final bundle shown once."""
+@dataclass(frozen=True)
+class Outcome:
+    """How a live run ended: the answer (partial if cut short) and what to raise, if anything."""
 
-    def __init__(self, render: Callable[[], Bundle], publisher: Publisher | None) -> None:
-        self._render = render
-        self._publisher: Publisher = publisher or IPythonPublisher()
-
-    def changed(self) -> None:
-        pass
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        data, metadata = self._render()
-        self._publisher.show(data, metadata, uuid.uuid4().hex)
+    response: Response
+    ending: Literal["done", "interrupted", "error"]  # interrupted: a Stop or a kernel interrupt
+    error: NbstreamError | Interrupted | None = None  # carries ``response`` too
 
 
-def run_live(
+def show_live(
     request: Request,
     *,
     fmt: str = "markdown",
@@ -75,21 +69,18 @@ def run_live(
     max_rate: float = 20.0,
     cancel: Cancel | None = None,
     record: str | None = None,
-) -> Response:
-    """Stream ``request`` into a live output; return the Response or raise one line."""
+) -> Outcome:
+    """Stream ``request`` into a live output; return how it ended (the caller raises)."""
 
     def render() -> Bundle:
         return build(generation.snapshot(), fmt=fmt, params=params)
 
     routed = route(request, record)
-    # The render closure reads `generation`, which exists by the time anything calls it.
-    live: LiveOutput | _FinalOnly
-    if routed.instant:
-        live = _FinalOnly(render, publisher)
-    else:
+    if not routed.instant:
         # Deltas where nbstream's front end listens, sparse whole bundles elsewhere.
         publisher = publisher or _wire.live_publisher()
-        live = LiveOutput(render, publisher, max_rate=max_rate)
+    # The render closure reads `generation`, which exists by the time anything calls it.
+    live = LiveOutput(render, publisher, max_rate=max_rate, live=not routed.instant)
     generation = routed.open(cancel=cancel, on_chunk=live.changed)
     live.start()
     interrupted = False
@@ -104,20 +95,20 @@ def run_live(
         live.stop()
         _wire.finish(publisher)  # the final bundle, if the publisher held it back
     response = generation.snapshot()
-    _remember(response)
     if interrupted or response.status == "interrupted":
         stop = Interrupted(
             f"Generation stopped after {response.tokens} tokens; "
             "the partial answer stays above and in _llm."
             if response.tokens
-            else "Generation stopped before the first token; run the cell again when ready."
+            else "Generation stopped before the first token; run the cell again when ready.",
+            response=response,
         )
-        stop.response = response  # type: ignore[attr-defined]
-        raise stop
-    if generation.error is not None:
-        generation.error.response = response  # type: ignore[attr-defined]
-        raise generation.error
-    return response
+        return Outcome(response, "interrupted", stop)
+    error = generation.error
+    if error is not None:
+        error.response = response
+        return Outcome(response, "error", error)
+    return Outcome(response, "done")
 
 
 def _remember(response: Response) -> None:
@@ -156,9 +147,13 @@ def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
     request = settings.request(prompt, history=history)
     if _shell() is None:
         return _print_live(request, settings.record)
-    return run_live(
+    outcome = show_live(
         request, fmt=settings.format, params=metadata_params(request), record=settings.record
     )
+    _remember(outcome.response)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.response
 
 
 def _print_live(request: Request, record: str | None) -> Response:

@@ -2,9 +2,10 @@
 
 The magic only reads what the user wrote — options, spec, prompt, conversation — and
 hands it to :mod:`._request`, which resolves the model and lays the cell's options over
-an alias's (the same way ``generate()`` and the chat do), then to ``run_live``; it owns
-no streaming logic. Every user mistake is a ``UsageError`` with one sentence; nothing
-here prints a traceback or returns a value (no duplicate ``Out[n]``).
+an alias's (the same way ``generate()`` and the chat do), then to ``show_live``; it owns
+no streaming logic, only what a cell does with the outcome (``_llm``, ``-o``, the
+conversation, then raising the error). Every user mistake is a ``UsageError`` with one
+sentence; nothing here prints a traceback or returns a value (no duplicate ``Out[n]``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from traitlets import Bool, Dict, Float, Unicode
 
 from . import _lineparse
 from ._conversation import DEFAULT_NAME, Conversations
-from ._exceptions import NbstreamError, UsageError
-from ._generate import run_live
+from ._exceptions import UsageError
+from ._generate import show_live
 from ._markdown import code_of, literal_block
 from ._prompt import interpolate
 from ._request import (
@@ -32,6 +33,7 @@ from ._request import (
     parse_options,
     resolve,
 )
+from ._response import Response
 from ._secrets import mask, secret_values
 from ._specs import DEFAULT_REGISTRY, parse_spec
 from .backends import get_backend
@@ -137,24 +139,22 @@ class LLMMagics(Magics):
         if settings.dry_run:
             self._show_dry_run(request)
             return
-        try:
-            response = run_live(
-                request,
-                fmt=settings.format,
-                params=metadata_params(request, chat=settings.chat),
-                max_rate=self.max_updates_per_second,
-                record=settings.record,
-            )
-        except (NbstreamError, KeyboardInterrupt) as exc:
-            partial = getattr(exc, "response", None)
-            if partial is not None:
-                self._finish(settings, prompt, partial)
-            raise
-        self._finish(settings, prompt, response)
+        outcome = show_live(
+            request,
+            fmt=settings.format,
+            params=metadata_params(request, chat=settings.chat),
+            max_rate=self.max_updates_per_second,
+            record=settings.record,
+        )
+        # The answer is kept however it ended (partial text included), then the cell fails.
+        self._finish(settings, prompt, outcome.response)
+        if outcome.error is not None:
+            raise outcome.error
 
-    def _finish(self, settings: Settings, prompt: str, response: Any) -> None:
+    def _finish(self, settings: Settings, prompt: str, response: Response) -> None:
         shell = self.shell
         assert shell is not None
+        shell.user_ns["_llm"] = response
         if settings.out:
             shell.user_ns[settings.out] = response
         if settings.chat and response.text and response.status != "error":

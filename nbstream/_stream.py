@@ -7,7 +7,8 @@ or an error. Closing the backend generator is what closes the HTTP response or r
 the llama.cpp model lock, so "stopped" always means the server stopped too.
 
 Errors are recorded before they propagate, so what streamed is never lost:
-``snapshot()`` after any ending gives the text that arrived and the status.
+``snapshot()`` after any ending gives the text that arrived and the status. The error
+raised and recorded is the user-facing one, its message masked (see :mod:`._exceptions`).
 
 Secrets are masked here, once, as chunks arrive (:class:`~nbstream._secrets.StreamMasker`):
 the chunks it yields, the accumulated text every live view renders, and the recording
@@ -134,15 +135,18 @@ class Stream:
             self.status = "interrupted" if cancel.requested else "done"
             self._ending = "stop" if cancel.requested else "done"
         except NbstreamError as exc:
+            error = exc
             if cancel.requested:
                 self.status = "interrupted"
                 self._ending = "stop"
             else:
-                self._fail(exc)
+                error = self._fail(exc)
             tail = self._release()
             if tail is not None:
                 yield tail  # the partial answer is complete before the error is raised
-            raise
+            if error is exc:
+                raise
+            raise error.with_traceback(exc.__traceback__)  # noqa: B904 - chained like exc
         except KeyboardInterrupt:
             self.status = "interrupted"
             self._ending = "interrupt"
@@ -161,11 +165,12 @@ class Stream:
                 if tail is not None:
                     yield tail
                 return
-            error = NbstreamError(
-                f"The {self.request.backend} backend failed unexpectedly "
-                f"({type(exc).__name__}: {exc}); the text so far is kept — please report this."
+            error = self._fail(
+                NbstreamError(
+                    f"The {self.request.backend} backend failed unexpectedly "
+                    f"({type(exc).__name__}: {exc}); the text so far is kept — please report this."
+                )
             )
-            self._fail(error)
             raise error from exc
         finally:
             self._end = clock() - started
@@ -220,15 +225,16 @@ class Stream:
             error=self.error,
         )
 
-    def _fail(self, exc: NbstreamError) -> None:
+    def _fail(self, exc: NbstreamError) -> NbstreamError:
+        """Record the error; return the one the user sees (raised, kept, recorded)."""
         self.status = "error"
         self._ending = "error"
         # A server may echo the key in its error; the message is all the user sees.
-        exc.message = mask(exc.message, self._secrets)
-        exc.args = (exc.message, *exc.args[1:])
-        self.error = exc
+        message = mask(exc.message, self._secrets)
+        self.error = exc if message == exc.message else exc._with_message(message)
+        return self.error
 
-    def run(self) -> Response:
+    def response(self) -> Response:
         """Drive the stream to its end without raising; the outcome is in the Response."""
         try:
             for _ in self:

@@ -110,7 +110,7 @@ def test_stop_from_another_thread_during_prefill(
     aborts = PrefillGuard.aborts
 
     def run() -> None:
-        stream.run()
+        stream.response()
         done.set()
 
     worker = threading.Thread(target=run)

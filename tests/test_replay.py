@@ -505,5 +505,5 @@ def test_the_recorded_end_is_the_replays_clock_not_a_chunk(tmp_path: Path) -> No
     assert played == list(exchange.chunks)  # nothing but the recorded chunks
     assert [c.at for c in played] == [0.25, 0.5]  # which keep their recorded offsets
     assert times == [0.0, 0.25, 0.5, 0.75]
-    replayed = nbstream.stream("Hi", model=f"replay:{recording}", raw=True).run()
+    replayed = nbstream.stream("Hi", model=f"replay:{recording}", raw=True).response()
     assert (replayed.ttft_s, replayed.elapsed_s) == (0.25, 0.75)

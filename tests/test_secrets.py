@@ -236,7 +236,7 @@ def recorded(chunks: list[Chunk], path: Path) -> Stream:
 
 def replayed(exchange: Exchange) -> Response:
     replay = Replay(exchange)
-    return Stream(replay, REQUEST, clock=replay.clock).run()
+    return Stream(replay, REQUEST, clock=replay.clock).response()
 
 
 def test_a_recording_of_a_split_key_holds_none_of_it_and_replays_the_same(
@@ -247,12 +247,12 @@ def test_a_recording_of_a_split_key_holds_none_of_it_and_replays_the_same(
     # The answer ends in a held-back piece ("s"), released at the end.
     sent = [*split_key_answer(11), Chunk(text=" s"), Chunk(finish_reason="stop")]
     live = recorded(sent, recording)
-    live_response = live.run()
+    live_response = live.response()
     assert live_response.text == "you sent *** back! s"
     text = recording.read_text(encoding="utf-8")
     assert PIECE not in text and "***" in text
     # An answer held back whole until the end still came at its time (its first token).
-    whole = recorded([Chunk(text="sk-")], recording).run()
+    whole = recorded([Chunk(text="sk-")], recording).response()
     assert whole.text == "sk-" and whole.ttft_s is not None
     for _ in range(2):
         replays = [replayed(exchange) for exchange in load(str(recording))]

@@ -1,13 +1,14 @@
 import ast
 import contextlib
 import itertools
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import nbstream
-from nbstream._exceptions import NbstreamError
+from nbstream._exceptions import HTTPStatusError, NbstreamError
 from nbstream._stream import Ending, Stream
 from nbstream._types import Cancel, Chunk, Request, Usage
 
@@ -35,7 +36,7 @@ def test_reasoning_kept_apart() -> None:
     backend = ListBackend(
         [Chunk(reasoning="think "), Chunk(reasoning="more"), Chunk(text="answer")]
     )
-    response = Stream(backend, REQUEST).run()
+    response = Stream(backend, REQUEST).response()
     assert response.text == "answer"
     assert response.reasoning == "think more"
 
@@ -57,7 +58,7 @@ def test_unexpected_exception_becomes_one_sentence() -> None:
     backend = ListBackend(text_chunks("ab"), error=KeyError("x"))
     stream = Stream(backend, REQUEST)
     with pytest.raises(NbstreamError) as info:
-        stream.run() if False else list(stream)
+        stream.response() if False else list(stream)
     assert "KeyError" in str(info.value)
     assert stream.snapshot().text == "ab"
 
@@ -156,7 +157,7 @@ def test_on_end_runs_after_the_backend_is_closed() -> None:
     seen: list[bool] = []
     stream = Stream(backend, REQUEST)
     stream.on_end(lambda ending: seen.append(backend.closed))
-    stream.run()
+    stream.response()
     assert seen == [True]
 
 
@@ -200,7 +201,7 @@ def test_on_end_gets_the_error_and_the_partial_answer() -> None:
     error = Boom("The server broke; try again.")
     stream = Stream(ListBackend(text_chunks("ab"), error=error), REQUEST)
     stream.on_end(endings.append)
-    stream.run()
+    stream.response()
     (ending,) = endings
     assert ending.how == "error" and ending.error is error
     assert [c.text for c in ending.chunks] == ["a", "b"]
@@ -211,7 +212,7 @@ def test_on_end_after_the_end_is_called_at_once_with_the_same_ending() -> None:
     late: list[Ending] = []
     stream = Stream(ListBackend(text_chunks("ab")), REQUEST, clock=ticking())
     stream.on_end(first.append)
-    stream.run()
+    stream.response()
     stream.on_end(late.append)
     assert late == first and len(late) == 1
     list(stream)  # iterating again replays from memory: no second ending
@@ -276,3 +277,27 @@ def test_stream_imports_nothing_of_recording() -> None:
 def _is_module(package: Path, name: str) -> bool:
     path = package.joinpath(*name.split(".")[1:])
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("cause", [None, OSError("the socket said no")])
+def test_an_error_is_masked_when_made_not_rewritten(
+    monkeypatch: pytest.MonkeyPatch, cause: OSError | None
+) -> None:
+    key = "sk-secret-test-Vx93LqZ2mN"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    try:
+        raise HTTPStatusError(f"The server refused {key} (HTTP 401).", 401) from cause
+    except HTTPStatusError as exc:
+        said = exc
+    stream = Stream(ListBackend(text_chunks("ab"), error=said), REQUEST)
+    with pytest.raises(HTTPStatusError) as raised:
+        list(stream)
+    error = raised.value
+    # The user's error: the same class and fields, its message masked, made once.
+    assert error is stream.error and error.status_code == 401
+    assert str(error) == error.message == "The server refused *** (HTTP 401)."
+    assert error.args == ("The server refused *** (HTTP 401).",)
+    assert error.__cause__ is cause
+    assert key not in "".join(traceback.format_exception(error))  # no chain to the original
+    assert said.message == f"The server refused {key} (HTTP 401)."  # the backend's, untouched
+    assert stream.snapshot().error == error.message

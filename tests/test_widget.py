@@ -236,7 +236,7 @@ def test_the_model_lock_is_shared_with_other_generations(tiny_model: Path) -> No
     other = threading.Thread(
         target=lambda: result.append(
             nbstream.stream("Hello", model=f"llama:{tiny_model}", temperature=0, max_tokens=5)
-            .run()
+            .response()
             .status
         )
     )

@@ -7,14 +7,14 @@ generator that already honours :class:`~nbstream._types.Cancel` from another thr
 model lock watching it), so one worker thread per answer is enough, for every backend.
 
 While the answer streams, only the *new* text crosses the wire: the generating thread
-just flags a change, and :class:`~nbstream._live.LiveOutput`'s render thread (the same
-coalescing the cell output uses: at most ``max_rate`` flushes a second, a final flush
-always) sends what arrived since the last flush as one ``delta`` message. Total bytes
-are O(n) in the answer's length, whatever the token rate. A view opened mid-answer asks
-for the text so far (``hello``) and gets one ``snapshot``; snapshots and deltas are sent
-under one lock, so a view never sees text twice or a gap. Both are cut from the Stream's
-accumulated text, which is masked as it arrives (a possible key held back), so neither
-ever carries a piece of a key.
+just flags a change, and a :class:`~nbstream._throttle.Throttle` (the same timing the
+cell output uses: at most ``max_rate`` flushes a second, a final flush always) calls
+``flush``, which sends what arrived since the last flush as one ``delta`` message. Total
+bytes are O(n) in the answer's length, whatever the token rate. A view opened mid-answer
+asks for the text so far (``hello``) and is sent one ``snapshot``; snapshots and deltas
+are sent under one lock, so a view never sees text twice or a gap. Both are cut from the
+Stream's accumulated text, which is masked as it arrives (a possible key held back), so
+neither ever carries a piece of a key.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Any
 from .._bundle import status_line
 from .._exceptions import NbstreamError
 from .._generate import open_stream
-from .._live import LiveOutput
 from .._response import Response
 from .._stream import Stream
+from .._throttle import Throttle
 from .._types import Cancel, Request
 
 Send = Callable[[dict[str, Any]], None]
@@ -61,23 +61,23 @@ class Generation:
         self.messages_sent = 0
         self.bytes_text_sent = 0
 
-    def run(self) -> Response:
-        """Stream to the end (the worker thread's body); never raises."""
-        live = LiveOutput(_no_bundle, _FlushOnUpdate(self.flush), max_rate=self._max_rate)
+    def answer(self) -> Response:
+        """Stream the answer to its end, sending deltas (the worker thread's body); never raises."""
+        throttle = Throttle(self.flush, max_rate=self._max_rate)
         try:
             # The same door as %%llm: recording and replay ($NBSTREAM_REPLAY) apply here too.
             stream = open_stream(
-                self.request, cancel=self.cancel, on_chunk=live.changed, record=self.record
+                self.request, cancel=self.cancel, on_chunk=throttle.changed, record=self.record
             )
         except NbstreamError as exc:
             self.response = Response(status="error", model=self.request.spec, error=exc.message)
             return self.response
         self._stream = stream
-        live.start()
+        throttle.start()
         try:
-            stream.run()
+            stream.response()
         finally:
-            live.stop()
+            throttle.stop()
         self.response = stream.snapshot()
         return self.response
 
@@ -102,7 +102,7 @@ class Generation:
                 message["reasoning"] = reasoning
             self._emit(message)
 
-    def snapshot(self) -> None:
+    def send_snapshot(self) -> None:
         """Send the whole answer so far, for a view that opened mid-answer."""
         with self._lock:
             stream = self._stream
@@ -126,20 +126,3 @@ class Generation:
         self.messages_sent += 1
         self.bytes_text_sent += len(message["text"].encode("utf-8"))
         self._send(message)
-
-
-def _no_bundle() -> tuple[dict[str, Any], dict[str, Any]]:
-    return {}, {}
-
-
-class _FlushOnUpdate:
-    """Lets LiveOutput's timing drive ``flush``: the bundle it renders is unused."""
-
-    def __init__(self, flush: Callable[[], None]) -> None:
-        self._flush = flush
-
-    def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
-        """Nothing to show at the start: the widget already shows the turn as waiting."""
-
-    def update(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
-        self._flush()

@@ -174,7 +174,7 @@ class Chat(anywidget.AnyWidget):
     # -- the worker ---------------------------------------------------------------------
 
     def _work(self, generation: Generation) -> None:
-        response = generation.run()
+        response = generation.answer()
         with self._lock:
             if generation is self._running:
                 self._running = None
@@ -212,7 +212,7 @@ class Chat(anywidget.AnyWidget):
                 with self._lock:
                     running = self._running
                 if running is not None:
-                    running.snapshot()
+                    running.send_snapshot()
         except UsageError as exc:
             self.notice = exc.message
 

@@ -1,7 +1,7 @@
 """Routing: which backend answers a request, on which clock, and where it is recorded.
 
 Every generation — a cell, ``generate()``, ``stream()``, a chat turn — is opened through
-:func:`route` (by :func:`nbstream._generate.open_stream` and ``run_live``), so replay
+:func:`route` (by :func:`nbstream._generate.open_stream` and ``show_live``), so replay
 and recording apply the same way everywhere:
 
 * a ``replay:`` spec or ``$NBSTREAM_REPLAY`` answers from a recording: the exchange is

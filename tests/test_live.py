@@ -100,3 +100,17 @@ def test_failing_interim_render_does_not_stop_final() -> None:
     time.sleep(0.15)
     live.stop()
     assert publisher.messages[-1][0] == "update"
+
+
+def test_not_live_shows_only_the_final_bundle_once() -> None:
+    state = {"n": 0}
+    publisher = ListPublisher()
+    live = LiveOutput(lambda: ({"n": state["n"]}, {}), publisher, live=False)
+    live.start()
+    for i in range(1, 4):
+        state["n"] = i
+        live.changed()
+    assert publisher.messages == []  # nothing before the end, not even a first display
+    live.stop()
+    assert [(m[0], m[1]) for m in publisher.messages] == [("show", {"n": 3})]
+    assert live.updates == 0
