@@ -489,6 +489,7 @@ def test_the_transcript_is_safe_markdown_and_plain_text(server: ScriptedServer) 
 # --- in a real kernel --------------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates(
     server: ScriptedServer,
 ) -> None:
