@@ -4,7 +4,7 @@ Prints tokens per second for the tiny generated model (greedy, so it never stops
 at 1,000 / 2,000 / 6,000 tokens:
 
 * ``raw``: ``Llama.generate()`` + per-token detokenize + incremental UTF-8, nothing else
-  (``nbstream.backends.llamacpp.raw_generate_loop``) — the ceiling;
+  (``bench/_baselines.py``: ``raw_generate_loop``) — the ceiling;
 * ``nbstream``: ``BACKEND.stream()`` — chunks, exact counts, stop/cancel checks, lock;
   the ratio to ``raw`` is the goal (≥ 0.97);
 * ``create_completion(stream=True)``, capped by a time budget because its cost per
@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._baselines import raw_generate_loop
 from nbstream._types import Request
-from nbstream.backends.llamacpp import BACKEND, raw_generate_loop
+from nbstream.backends.llamacpp import BACKEND
 from nbstream.backends.llamacpp._models import get_model
 from tests.tinymodel import write_tiny_model
 

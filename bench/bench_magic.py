@@ -33,13 +33,15 @@ LENGTHS = (2_000, 6_000)
 PROMPT = "Once upon a time"
 
 SETUP = """
-import time, json
+import sys, time, json
 from IPython import get_ipython
 import nbstream.backends.llamacpp as _lc
+sys.path.insert(0, {root!r})
+from bench._baselines import raw_generate_loop as _raw_generate_loop
 from nbstream.backends.llamacpp._models import get_model
 _cells = []
 _ev = get_ipython().events
-_ev.register("pre_run_cell", lambda *a: _cells.append({"start": time.perf_counter()}))
+_ev.register("pre_run_cell", lambda *a: _cells.append({{"start": time.perf_counter()}}))
 _ev.register("post_run_cell", lambda *a: _cells[-1].__setitem__("end", time.perf_counter()))
 _orig_stream = _lc.BACKEND.stream
 def _timed_stream(request, cancel=None):
@@ -55,7 +57,7 @@ _lc.BACKEND.stream = _timed_stream
 RAW = """
 _m = get_model({path!r}, {{"n_ctx": 8192}})
 _toks = _m.llama.tokenize({prompt!r}.encode())
-_text, _s = _lc.raw_generate_loop(_m.llama, _toks, {n})
+_text, _s = _raw_generate_loop(_m.llama, _toks, {n})
 print(json.dumps({{"seconds": _s}}))
 """
 
@@ -101,7 +103,7 @@ def main() -> None:
         kernel = Kernel()
         try:
             assert kernel.run("%load_ext nbstream").status == "ok"
-            assert kernel.run(SETUP).status == "ok"
+            assert kernel.run(SETUP.format(root=str(ROOT))).status == "ok"
             # Warm up: load the model once so no timing below includes the load.
             kernel.run(f"%%llm llama:{path}?n_ctx=8192 -t 0 -n 50 --raw\n{PROMPT}")
             print(

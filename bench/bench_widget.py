@@ -63,7 +63,7 @@ class NaiveChat(anywidget.AnyWidget):
 
 def measure_nbstream(model: str, **options: Any) -> tuple[CountingComm, str, float]:
     chat = nbstream.chat(model, **options)
-    wire: CountingComm = chat.comm
+    wire: CountingComm = chat.widget.comm
     wire.messages = wire.bytes = 0
     started = time.perf_counter()
     chat.send("Hello world")

@@ -5,12 +5,18 @@ Python API is ``generate()`` (live in the cell, returns a :class:`Response`),
 ``stream()`` (chunks, no display) and ``chat()`` (the chat widget). Everything public is
 re-exported here from private modules; ``__all__`` is the whole public surface (a test
 keeps it honest).
+
+``Chat`` and ``chat`` are imported on first use: they bring in anywidget, ipywidgets and
+comm, which ``import nbstream`` and ``%%llm`` never need (see :class:`_Package`).
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from importlib.metadata import version as _version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     BackendUnavailable,
@@ -28,7 +34,9 @@ from ._generate import generate, stream
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Chunk, Message, Request, Usage
-from .chat import Chat, chat
+
+if TYPE_CHECKING:
+    from .chat import Chat, chat
 
 # One number for the package and its JupyterLab extension: labextension/package.json's,
 # which the build writes into the package metadata (hatch-nodejs-version).
@@ -60,6 +68,39 @@ __all__ = [
     "stream",
     "unload_ipython_extension",
 ]
+
+
+_LAZY = frozenset({"Chat", "chat"})
+
+
+class _Package(types.ModuleType):
+    """This package's module type: ``nbstream.chat`` stays the function.
+
+    The function ``chat`` shares its name with the subpackage ``nbstream.chat``, and
+    importing a subpackage (``from nbstream.chat import …``, or the first use below) sets
+    it as an attribute of its parent. An eager ``from .chat import chat`` rebound the name
+    right after; imported lazily, the function is put there instead.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "chat" and isinstance(value, types.ModuleType):
+            value = value.chat
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+if not TYPE_CHECKING:  # type checkers see the imports above, not an open __getattr__
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            package = importlib.import_module(".chat", __name__)
+            globals().update(Chat=package.Chat, chat=package.chat)
+            return globals()[name]
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from nbstream._specs import DEFAULT_REGISTRY, Registry
+
+if TYPE_CHECKING:
+    from .shell import Shell
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +34,25 @@ def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("models") / "tiny-chat.gguf"
     return write_tiny_model(path, chat_template=SIMPLE_CHAT_TEMPLATE)
+
+
+# Markers by fixture use (registered in pyproject.toml): a test that asks for a browser or
+# a kernel gets the mark without having to remember it. Tests that start a kernel inline
+# carry @pytest.mark.kernel themselves.
+_MARKS_BY_FIXTURE = {
+    "browser": "browser",
+    "page": "browser",
+    "lab_server": "browser",
+    "kernel": "kernel",
+    "kernel_environment": "kernel",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for mark in sorted({_MARKS_BY_FIXTURE[f] for f in used if f in _MARKS_BY_FIXTURE}):
+            item.add_marker(mark)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -52,6 +75,15 @@ def registry() -> Iterator[Registry]:
     DEFAULT_REGISTRY.aliases.clear()
     DEFAULT_REGISTRY.aliases.update(saved[0])
     DEFAULT_REGISTRY.current, DEFAULT_REGISTRY.config = saved[1], saved[2]
+
+
+@pytest.fixture
+def shell(registry: Registry) -> Iterator[Shell]:
+    """IPython's shell in this process with ``%load_ext nbstream`` (:mod:`tests.shell`)."""
+    from .shell import Shell
+
+    with Shell() as running:
+        yield running
 
 
 # The browser and JupyterLab fixtures are registered here, once: imported into each test

@@ -65,6 +65,16 @@ class Execution:
         return [m["msg_type"] for m in self.messages]
 
 
+def one_line_error(execution: Execution) -> str:
+    """The cell's error, checked to be one line with no traceback; returns its message."""
+    assert execution.status == "error"
+    (error,) = execution.errors
+    lines = error["content"]["traceback"]
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return str(error["content"]["evalue"])
+
+
 def stamp(msg: dict[str, Any]) -> float:
     """When the kernel created ``msg`` (its header date), as a Unix time."""
     date = msg["header"]["date"]

@@ -56,7 +56,7 @@ def test_two_widgets_and_a_cell_on_one_model(kernel: Kernel, tiny_model: Path) -
     started = kernel.run("c1.send('alpha'); c2.send('beta')")
     assert started.status == "ok", started.errors
     cell = kernel.run(
-        "overlap = (c1.busy, c2.busy)\n"
+        "overlap = (c1.widget.busy, c2.widget.busy)\n"
         f"get_ipython().run_cell_magic('llm', '{spec} -t 0 -n 3000', 'gamma')"
     )
     assert cell.status == "ok", cell.errors

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench._baselines import raw_generate_loop
 from nbstream._exceptions import BackendUnavailable, ModelNotFound, UsageError
 from nbstream._types import Cancel, Chunk, Message, Request
 from nbstream.backends import get_backend
-from nbstream.backends.llamacpp import BACKEND, DEFAULT_MAX_TOKENS, raw_generate_loop
+from nbstream.backends.llamacpp import BACKEND, DEFAULT_MAX_TOKENS
 from nbstream.backends.llamacpp._models import get_model, loaded_models
 from nbstream.backends.llamacpp._prompt import TRANSCRIPT_STOP
 

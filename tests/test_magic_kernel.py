@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .kernel import MIME, Execution, Kernel, stamp
+from .kernel import MIME, Kernel, one_line_error, stamp
 from .servers.scripted import STALL, Script, ScriptedServer, chat_delta, sse
 
 SECRET = "sk-nbstream-test-Zq8XvL2pT9wK"
@@ -40,15 +40,6 @@ def kernel(server: ScriptedServer) -> Iterator[Kernel]:
     assert setup.status == "ok", setup.errors
     yield k
     k.shutdown()
-
-
-def one_line_error(execution: Execution) -> str:
-    assert execution.status == "error"
-    (error,) = execution.errors
-    lines = error["content"]["traceback"]
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return str(error["content"]["evalue"])
 
 
 # -- in-kernel llama.cpp ---------------------------------------------------------------

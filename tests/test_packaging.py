@@ -43,7 +43,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 # Building from a clean checkout runs jlpm install and the build: minutes, once.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "nbstream"

@@ -393,6 +393,7 @@ def test_stop_ends_a_paced_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 # -- the magic, in a real kernel ------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_magic_record_then_replay_shows_the_final_bundle_first(
     tiny_model: Path, tmp_path: Path
 ) -> None:

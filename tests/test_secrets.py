@@ -71,6 +71,7 @@ def server() -> Iterator[ScriptedServer]:
         yield running
 
 
+@pytest.mark.kernel
 def test_no_key_in_any_output(
     server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

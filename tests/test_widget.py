@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import comm
+import ipywidgets
 import pytest
 from comm.base_comm import BaseComm
 
@@ -58,19 +59,21 @@ def recording_comms(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def custom(chat: Chat, kind: str | None = None) -> list[dict[str, Any]]:
-    sent = chat.comm.published
+    sent = chat.widget.comm.published
     found = [d["content"] for t, d in list(sent) if t == "comm_msg" and d["method"] == "custom"]
     return [m for m in found if kind is None or m["type"] == kind]
 
 
 def updates(chat: Chat) -> list[dict[str, Any]]:
-    sent = chat.comm.published
+    sent = chat.widget.comm.published
     return [d["state"] for t, d in list(sent) if t == "comm_msg" and d["method"] == "update"]
 
 
 def front_end(chat: Chat, **content: Any) -> None:
     """Deliver a custom message the way the widget manager does."""
-    chat._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+    chat.widget._handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    )
 
 
 def openai_words(*words: str, pause: float = 0.0, tail: list[Any] | None = None) -> Script:
@@ -103,9 +106,9 @@ def test_an_answer_streams_as_deltas_and_ends_in_the_turns_trait(server: Scripte
     deltas = custom(chat, "delta")
     assert "".join(d["text"] for d in deltas) == "Hello, **world**!"
     assert deltas[-1]["stats"].startswith("openai:test-model · 4 tokens")
-    assert chat.turns[-1]["content"] == "Hello, **world**!"
-    assert chat.turns[-1]["status"] == "done"
-    assert chat.busy is False
+    assert chat.widget.turns[-1]["content"] == "Hello, **world**!"
+    assert chat.widget.turns[-1]["status"] == "done"
+    assert chat.widget.busy is False
     assert chat.messages == [
         {"role": "user", "content": "Say hello"},
         {"role": "assistant", "content": "Hello, **world**!"},
@@ -154,18 +157,18 @@ def test_a_send_while_answering_is_refused_and_answers_never_interleave(
     with pytest.raises(UsageError, match="still answering"):
         chat.send("Second")
     front_end(chat, type="send", text="Second")
-    assert chat.notice.startswith("The chat is still answering")
+    assert chat.widget.notice.startswith("The chat is still answering")
     chat.wait(15)
-    assert [t["role"] for t in chat.turns] == ["user", "assistant"]
-    assert chat.turns[1]["content"] == "one two three"
+    assert [t["role"] for t in chat.widget.turns] == ["user", "assistant"]
+    assert chat.widget.turns[1]["content"] == "one two three"
     assert len(server.requests) == 1
     assert {d["gen"] for d in custom(chat, "delta")} == {1}
     # Once the answer ended, sending works again and clears the notice.
     server.play(openai_words("four"))
     front_end(chat, type="send", text="Third")
     chat.wait(15)
-    assert chat.notice == ""
-    assert [t["content"] for t in chat.turns] == ["First", "one two three", "Third", "four"]
+    assert chat.widget.notice == ""
+    assert [t["content"] for t in chat.widget.turns] == ["First", "one two three", "Third", "four"]
 
 
 def test_empty_input_is_not_sent(server: ScriptedServer) -> None:
@@ -173,8 +176,8 @@ def test_empty_input_is_not_sent(server: ScriptedServer) -> None:
     with pytest.raises(UsageError, match="Nothing to send"):
         chat.send("   ")
     front_end(chat, type="send", text="")
-    assert chat.notice.startswith("Nothing to send")
-    assert chat.turns == [] and server.requests == []
+    assert chat.widget.notice.startswith("Nothing to send")
+    assert chat.widget.turns == [] and server.requests == []
 
 
 # --- Stop ------------------------------------------------------------------------------
@@ -196,8 +199,8 @@ def test_stop_hangs_up_on_the_server_within_half_a_second(server: ScriptedServer
     assert recorded.closed.wait(0.5), "the HTTP connection stayed open after Stop"
     assert recorded.closed_at is not None and recorded.closed_at - pressed < 0.5
     assert response is not None and response.status == "interrupted"
-    assert chat.turns[-1]["status"] == "interrupted"
-    assert chat.turns[-1]["content"] == "Partial answer"
+    assert chat.widget.turns[-1]["status"] == "interrupted"
+    assert chat.widget.turns[-1]["content"] == "Partial answer"
     # A stopped answer the user saw stays in the history.
     assert chat.messages[-1] == {"role": "assistant", "content": "Partial answer"}
 
@@ -259,11 +262,11 @@ def test_unreachable_server_is_one_sentence_in_place_and_left_out_of_history() -
     chat.send("Hello?")
     response = chat.wait(15)
     assert response is not None and response.status == "error"
-    turn = chat.turns[-1]
+    turn = chat.widget.turns[-1]
     assert turn["status"] == "error" and turn["content"] == ""
     assert "127.0.0.1" in turn["error"] and "\n" not in turn["error"]
     assert chat.messages == []  # the next question does not follow an unanswered one
-    assert [t["in_history"] for t in chat.turns] == [False, False]
+    assert [t["in_history"] for t in chat.widget.turns] == [False, False]
 
 
 def test_http_401_and_mid_stream_error_keep_the_partial_text(
@@ -281,16 +284,16 @@ def test_http_401_and_mid_stream_error_keep_the_partial_text(
     chat = openai_chat(server)
     chat.send("One")
     chat.wait(15)
-    assert chat.turns[-1]["status"] == "error"
-    assert "401" in chat.turns[-1]["error"]
+    assert chat.widget.turns[-1]["status"] == "error"
+    assert "401" in chat.widget.turns[-1]["error"]
     error_event = sse({"error": {"message": "model overloaded"}}, done=False)
     server.play(openai_words("Half", " an", tail=[*error_event]))
     chat.send("Two")
     chat.wait(15)
-    turn = chat.turns[-1]
+    turn = chat.widget.turns[-1]
     assert turn["status"] == "error" and turn["content"] == "Half an"
     assert "overloaded" in turn["error"]
-    assert "sk-secret-value-123" not in json.dumps(chat.comm.published)
+    assert "sk-secret-value-123" not in json.dumps(chat.widget.comm.published)
 
 
 def test_a_key_echoed_across_two_events_never_crosses_the_wire_in_part(
@@ -319,7 +322,7 @@ def test_a_key_echoed_across_two_events_never_crosses_the_wire_in_part(
     assert "".join(d["text"] for d in custom(chat, "delta")) == "you sent *** back"
     # No piece of the key of 8 characters or more: not in a delta, the snapshot, a trait
     # update or the saved transcript (any longer piece contains the first 8).
-    wire = json.dumps(chat.comm.published)
+    wire = json.dumps(chat.widget.comm.published)
     transcript = json.dumps(chat._transcript_bundle())
     assert key[:8] not in wire and key[:8] not in transcript
     assert "***" in transcript
@@ -332,8 +335,8 @@ def test_a_connection_reset_mid_answer_is_an_error_with_the_text_kept(
     chat = openai_chat(server)
     chat.send("Go")
     chat.wait(15)
-    assert chat.turns[-1]["status"] == "error"
-    assert chat.turns[-1]["content"] == "Kept text"
+    assert chat.widget.turns[-1]["status"] == "error"
+    assert chat.widget.turns[-1]["content"] == "Kept text"
 
 
 # --- aliases: the same request as everywhere else ---------------------------------------
@@ -392,12 +395,12 @@ def test_model_can_be_switched_from_the_front_end_and_bad_specs_are_refused(
 ) -> None:
     chat = openai_chat(server)
     front_end(chat, type="model", model="ollama:llama3.2")
-    assert chat.model == "ollama:llama3.2" and chat.model_label == "ollama:llama3.2"
+    assert chat.model == "ollama:llama3.2" and chat.widget.model_label == "ollama:llama3.2"
     front_end(chat, type="model", model="nonsense-model")
     assert chat.model == "ollama:llama3.2"
-    assert chat.notice.startswith("Unknown model 'nonsense-model'")
+    assert chat.widget.notice.startswith("Unknown model 'nonsense-model'")
     chat.model = "llama:/models/some/qwen.gguf?n_ctx=4096"
-    assert chat.model_label == "qwen.gguf"
+    assert chat.widget.model_label == "qwen.gguf"
     with pytest.raises(UsageError):
         chat.model = "nope"
 
@@ -409,9 +412,9 @@ def test_reset_stops_the_answer_and_clears_the_conversation(server: ScriptedServ
     server.wait_for_request()
     front_end(chat, type="reset")
     assert server.last.closed.wait(0.5)
-    assert chat.turns == [] and chat.messages == [] and chat.busy is False
+    assert chat.widget.turns == [] and chat.messages == [] and chat.widget.busy is False
     time.sleep(0.2)  # the stopped worker must not bring its answer back
-    assert chat.turns == []
+    assert chat.widget.turns == []
     server.play(openai_words("Fresh"))
     chat.send("Again")
     chat.wait(15)
@@ -449,10 +452,30 @@ def test_starting_messages_and_a_stable_repr(server: ScriptedServer) -> None:
         openai_chat(server, messages=[{"role": "system", "content": "x"}])
 
 
+def test_the_chat_owns_its_widget_whose_send_keeps_its_ipywidgets_meaning(
+    server: ScriptedServer,
+) -> None:
+    chat = openai_chat(server)
+    assert not isinstance(chat, ipywidgets.Widget) and isinstance(chat.widget, ipywidgets.Widget)
+    # ipywidgets' send(content, buffers): a custom message to the front end, not a question.
+    chat.widget.send({"type": "ping"}, None)
+    assert custom(chat, "ping") == [{"type": "ping"}]
+    assert server.requests == [] and chat.messages == []
+    # Displaying the chat displays its widget, with the same stable text.
+    data, _metadata = chat._repr_mimebundle_()
+    view = data["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == chat.widget.model_id == chat.widget.comm.comm_id
+    assert data["text/plain"] == repr(chat) == repr(chat.widget)
+    assert repr(chat) == "Chat(model='openai:test-model', messages=0)"
+
+
 def test_the_transcript_is_safe_markdown_and_plain_text(server: ScriptedServer) -> None:
     evil = 'See <img src=x onerror="alert(1)"> and `<b>` and\n```html\n<script>x()</script>\n```'
     chat = openai_chat(server, messages=[{"role": "user", "content": "q"}])
-    chat.turns = [*chat.turns, {"role": "assistant", "content": evil, "status": "done"}]
+    chat.widget.turns = [
+        *chat.widget.turns,
+        {"role": "assistant", "content": evil, "status": "done"},
+    ]
     bundle = chat._transcript_bundle()
     markdown = bundle["text/markdown"]
     assert markdown.startswith("**nbstream chat** · `openai:test-model` · 2 messages")
@@ -468,6 +491,7 @@ def test_the_transcript_is_safe_markdown_and_plain_text(server: ScriptedServer) 
 # --- in a real kernel --------------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates(
     server: ScriptedServer,
 ) -> None:
@@ -483,7 +507,7 @@ def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates
         assert datas[0]["text/plain"] == "Chat(model='openai:m', messages=0)"
         assert datas[1]["text/plain"].startswith("nbstream chat · openai:m · 0 messages")
         display_id = shown.displays[1]["content"]["transient"]["display_id"]
-        comm_id = kernel.value("chat.comm.comm_id")
+        comm_id = kernel.value("chat.widget.comm.comm_id")
 
         started = time.monotonic()
         sent = kernel.run("chat.send('Count')")
@@ -506,7 +530,7 @@ def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates
         assert first.closed_at is not None and first.closed_at - pressed < 0.5
         assert update["data"]["text/markdown"].startswith("**nbstream chat** · `openai:m` · 2")
         assert "■ stopped" in update["data"]["text/markdown"]
-        final = kernel.value("[chat.wait(15).status, chat.turns[-1]['content']]")
+        final = kernel.value("[chat.wait(15).status, chat.widget.turns[-1]['content']]")
         assert final[0] == "interrupted" and final[1].startswith("w0 w1 ")
 
         # A kernel interrupt while a cell waits for the answer stops the answer too.
@@ -523,7 +547,10 @@ def test_in_a_kernel_the_cell_is_free_while_streaming_and_the_transcript_updates
         assert second.closed.wait(0.5), "the interrupt did not hang up on the server"
         assert second.closed_at is not None and second.closed_at - sent < 0.5
         assert kernel.collect(waiting).status == "error"
-        assert kernel.value("[chat.busy, chat.turns[-1]['status']]") == [False, "interrupted"]
+        assert kernel.value("[chat.widget.busy, chat.widget.turns[-1]['status']]") == [
+            False,
+            "interrupted",
+        ]
     finally:
         kernel.shutdown()
 

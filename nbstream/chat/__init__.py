@@ -1,7 +1,8 @@
 """The chat widget: ``nbstream.chat()``.
 
-``_widget`` is the widget (traits, commands, the model switcher), ``_generation`` one
-answer on its worker thread, ``_transcript`` what a saved notebook shows of it.
+``_widget`` is the chat (commands, the model switcher) and the widget it owns (synced
+traits), ``_generation`` one answer on its worker thread, ``_transcript`` what a saved
+notebook shows of it. ``import nbstream`` imports this package on first use only.
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
 """``nbstream.chat()``: a conversation widget that streams, stops and survives a reload.
 
-State lives in synced traits (``turns``: the finished messages, ``busy``, ``model``), so
-a re-render or a second view shows the conversation; commands travel as custom messages
-(``send``, ``stop``, ``reset``, ``model``, ``hello``), the same ones whether they come
-from the buttons or from ``chat.send()`` / ``chat.stop()`` in Python. Each answer runs on
-its own worker thread (:mod:`._generation`) and streams to this widget's own comm, never
-to whichever cell runs now, as coalesced deltas.
+:class:`Chat` is a plain object that owns its widget (:class:`ChatWidget`, an anywidget)
+rather than being one: ``Chat.send(text)`` asks a question, while the widget keeps
+ipywidgets' own ``send(content, buffers)``, the comm message it means there, and the
+rest of ipywidgets' API (``close``, ``observe``, layouts) stays on ``chat.widget``.
+Displaying the chat displays its widget.
+
+State lives in the widget's synced traits (``turns``: the finished messages, ``busy``,
+``model``), so a re-render or a second view shows the conversation; commands travel as
+custom messages (``send``, ``stop``, ``reset``, ``model``, ``hello``), the same ones
+whether they come from the buttons or from ``chat.send()`` / ``chat.stop()`` in Python.
+Each answer runs on its own worker thread (:mod:`._generation`) and streams to this
+widget's own comm, never to whichever cell runs now, as coalesced deltas.
 
 One answer at a time: a send while an answer streams is refused (``UsageError`` from
 Python, a one-line notice in the widget) rather than queued, so two answers can never
@@ -50,19 +56,35 @@ STATIC = Path(__file__).parent.parent / "static"
 BUSY = "The chat is still answering; press Stop (chat.stop()) or wait for it (chat.wait())."
 
 
-class Chat(anywidget.AnyWidget):
-    """The chat widget; create it with :func:`chat`."""
+class ChatWidget(anywidget.AnyWidget):
+    """The chat's state in the browser: synced traits, and the script that shows them."""
 
     _esm = STATIC / "chat.js"
     _css = STATIC / "chat.css"
 
     model = Unicode("", help="The model spec the next answer uses.").tag(sync=True)
     model_label = Unicode("").tag(sync=True)
-    system = Unicode("", help="The system prompt sent before the conversation.")
     turns = List(Dict(), help="Finished messages, with status and stats.").tag(sync=True)
     busy = Bool(False).tag(sync=True)
     generation = Int(0).tag(sync=True)
     notice = Unicode("").tag(sync=True)
+
+    @validate("model")
+    def _check_model(self, proposal: Any) -> str:
+        value = str(proposal["value"]).strip()
+        resolve(value or None)  # raises UsageError with the fix (an alias's options too)
+        return value
+
+    @observe("model")
+    def _label_model(self, change: Any) -> None:
+        self.model_label = short_model(DEFAULT_REGISTRY.resolve(change["new"] or None).spec)
+
+    def __repr__(self) -> str:
+        return chat_repr(self.model, self.turns, self.busy)
+
+
+class Chat:
+    """The chat; create it with :func:`chat`. ``chat.widget`` is its widget."""
 
     def __init__(
         self,
@@ -78,14 +100,24 @@ class Chat(anywidget.AnyWidget):
         self._count = 0
         self._max_rate = max_rate
         self.options: dict[str, Any] = options
+        self.system: str = system or ""
         self._transcript_id = uuid.uuid4().hex
         self._displayed = False
         self.last_response: Response | None = None
         # The default's name, not its expansion: an alias keeps its options.
         spec = DEFAULT_REGISTRY.default_spec() if model is None else model
         turns = [_turn_of(m) for m in messages]
-        super().__init__(model=spec, system=system or "", turns=turns)
-        self.on_msg(self._on_message)
+        self.widget = ChatWidget(model=spec, turns=turns)
+        self.widget.on_msg(self._on_message)
+
+    @property
+    def model(self) -> str:
+        """The model spec the next answer uses; set it to switch (an alias keeps its options)."""
+        return str(self.widget.model)
+
+    @model.setter
+    def model(self, spec: str) -> None:
+        self.widget.model = spec
 
     # -- Python API: what the buttons do ----------------------------------------------
 
@@ -107,11 +139,12 @@ class Chat(anywidget.AnyWidget):
                 record=settings.record,
             )
             self._running = generation
-            with self.hold_sync():
-                self.turns = [*self.turns, {"role": "user", "content": text}]
-                self.generation = generation.number
-                self.notice = ""
-                self.busy = True
+            widget = self.widget
+            with widget.hold_sync():
+                widget.turns = [*widget.turns, {"role": "user", "content": text}]
+                widget.generation = generation.number
+                widget.notice = ""
+                widget.busy = True
         worker = threading.Thread(
             target=self._work, args=(generation,), name="nbstream-chat", daemon=True
         )
@@ -156,10 +189,11 @@ class Chat(anywidget.AnyWidget):
             running, self._running = self._running, None
             if running is not None:
                 running.cancel.request()
-            with self.hold_sync():
-                self.turns = []
-                self.notice = ""
-                self.busy = False
+            widget = self.widget
+            with widget.hold_sync():
+                widget.turns = []
+                widget.notice = ""
+                widget.busy = False
         self._publish_transcript()
 
     @property
@@ -167,7 +201,7 @@ class Chat(anywidget.AnyWidget):
         """The history the model is sent next: ``[{"role", "content"}, …]``."""
         return [
             {"role": t["role"], "content": t["content"]}
-            for t in self.turns
+            for t in self.widget.turns
             if t.get("in_history", True)
         ]
 
@@ -180,18 +214,19 @@ class Chat(anywidget.AnyWidget):
                 self._running = None
                 self.last_response = response
                 kept = response.status != "error" and bool(response.text)
-                turns = [dict(t) for t in self.turns]
+                widget = self.widget
+                turns = [dict(t) for t in widget.turns]
                 if not kept and turns and turns[-1]["role"] == "user":
                     turns[-1]["in_history"] = False
                 turns.append(_answer_turn(response, kept))
-                with self.hold_sync():
-                    self.turns = turns
-                    self.busy = False
+                with widget.hold_sync():
+                    widget.turns = turns
+                    widget.busy = False
                 self._publish_transcript()
         generation.done.set()
 
     def _custom(self, message: dict[str, Any]) -> None:
-        self._send({"method": "custom", "content": message})
+        self.widget.send(message)
 
     # -- messages from the front end ----------------------------------------------------
 
@@ -214,31 +249,25 @@ class Chat(anywidget.AnyWidget):
                 if running is not None:
                     running.send_snapshot()
         except UsageError as exc:
-            self.notice = exc.message
-
-    # -- model --------------------------------------------------------------------------
-
-    @validate("model")
-    def _check_model(self, proposal: Any) -> str:
-        value = str(proposal["value"]).strip()
-        resolve(value or None)  # raises UsageError with the fix (an alias's options too)
-        return value
-
-    @observe("model")
-    def _label_model(self, change: Any) -> None:
-        self.model_label = short_model(DEFAULT_REGISTRY.resolve(change["new"] or None).spec)
+            self.widget.notice = exc.message
 
     # -- display ------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return chat_repr(self.model, self.turns, self.busy)
+        return repr(self.widget)
 
     def _transcript_bundle(self) -> dict[str, Any]:
+        model, turns = self.model, self.widget.turns
         return {
-            TRANSCRIPT_MIME_TYPE: transcript_payload(self.model, self.turns),
-            "text/markdown": transcript_markdown(self.model, self.turns),
-            "text/plain": transcript_plain(self.model, self.turns),
+            TRANSCRIPT_MIME_TYPE: transcript_payload(model, turns),
+            "text/markdown": transcript_markdown(model, turns),
+            "text/plain": transcript_plain(model, turns),
         }
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget's view (IPython prefers :meth:`_ipython_display_`, which adds the
+        transcript under it)."""
+        return self.widget._repr_mimebundle_(**kwargs)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..._exceptions import UsageError
 from ..._types import Cancel, Chunk, Request
-from ._loop import GuardedProcessors, generate_chunks, raw_generate_loop
+from ._loop import GuardedProcessors, generate_chunks
 from ._models import LoadedModel, get_model, llama_cpp_module, loaded_models
 from ._prompt import Prompt, build_prompt
 
@@ -188,4 +188,4 @@ def _acquire(lock: threading.Lock, cancel: Cancel | None) -> bool:
 
 BACKEND = LlamaBackend()
 
-__all__ = ["BACKEND", "DEFAULT_MAX_TOKENS", "LlamaBackend", "raw_generate_loop"]
+__all__ = ["BACKEND", "DEFAULT_MAX_TOKENS", "LlamaBackend"]

@@ -26,7 +26,6 @@ User logits processors run inside a ctypes callback, where an exception (includi
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -158,29 +157,3 @@ def generate_chunks(
         finish_reason=finish,
         usage=Usage(prompt_tokens=len(prompt_tokens), completion_tokens=produced),
     )
-
-
-def raw_generate_loop(llama: Any, tokens: Sequence[int], n: int) -> tuple[str, float]:
-    """The baseline for benchmarks: greedy ``generate()`` + per-token detokenize + UTF-8.
-
-    No nbstream machinery (chunks, stop strings, counting, cancel): just the smallest
-    correct loop, stopping at the end-of-generation token or after ``n`` tokens. Returns
-    the text and the seconds it took.
-    """
-    import importlib
-
-    is_eog = importlib.import_module("llama_cpp").llama_vocab_is_eog
-    vocab = llama._model.vocab
-    decoder = UTF8Decoder()
-    parts: list[str] = []
-    start = time.perf_counter()
-    generator = llama.generate(tokens, temp=0.0)
-    for count, token in enumerate(generator, 1):
-        if is_eog(vocab, token):
-            break
-        parts.append(decoder.decode(llama.detokenize([token])))
-        if count >= n:
-            break
-    generator.close()
-    parts.append(decoder.flush())
-    return "".join(parts), time.perf_counter() - start
