@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from nbstream import _generate
 from nbstream._exceptions import Interrupted
 from nbstream._generate import show_live
 from nbstream._types import Cancel, Chunk, Request
+from nbstream.recording import _route
 
 from .fakes import Boom, ListBackend, text_chunks
 
@@ -37,7 +37,7 @@ def backend(monkeypatch: pytest.MonkeyPatch) -> list[ListBackend]:
     monkeypatch.delenv("NBSTREAM_REPLAY", raising=False)
     monkeypatch.delenv("NBSTREAM_RECORD", raising=False)
     chosen: list[ListBackend] = []
-    monkeypatch.setattr(_generate, "get_backend", lambda name: chosen[0])
+    monkeypatch.setattr(_route, "get_backend", lambda name: chosen[0])
     return chosen
 
 
