@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -136,6 +136,15 @@ class Config(Protocol):
     def stream_options(self) -> bool: ...
 
 
+DEFAULT_PROVIDERS: list[Callable[[], str | None]] = []
+"""Asked in turn, before the demo model is loaded, for a default spec (None: no opinion).
+
+The recording package adds one when it is imported (as ``import nbstream`` does): a
+provider registered from above keeps this module free of any import of the layers
+built on it, so there is no import cycle, not even a late one.
+"""
+
+
 class Registry:
     """Aliases and the default model for one kernel (shared by magic, API and widget)."""
 
@@ -147,18 +156,18 @@ class Registry:
     def default_spec(self) -> str:
         """``%llm use`` → ``LLMMagics.model`` → ``$NBSTREAM_MODEL`` → demo model.
 
-        While replaying, the demo model is named by its file and never loaded
-        (:func:`nbstream.recording.default_spec`).
+        Before the demo model is loaded, each of :data:`DEFAULT_PROVIDERS` may name the
+        default instead: while replaying, recording names the demo model by its file and
+        it is never loaded (:func:`nbstream.recording.default_spec`).
         """
         configured = self.config.model if self.config is not None else ""
         for candidate in (self.current, configured, os.environ.get("NBSTREAM_MODEL")):
             if candidate:
                 return candidate
-        from .recording import default_spec as replay_default  # late: recording imports us
-
-        replayed = replay_default()  # under $NBSTREAM_REPLAY: the demo model by its file name
-        if replayed is not None:
-            return replayed
+        for provide in DEFAULT_PROVIDERS:
+            provided = provide()
+            if provided is not None:
+                return provided
         demo = demo_model_path()
         if demo is None:
             raise UsageError(NO_MODEL)

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable
 
-from .._specs import DEMO_FILE
+from .._specs import DEFAULT_PROVIDERS, DEMO_FILE
 from .._stream import Stream
 from .._types import Cancel, Request
 from ..backends import Backend, get_backend
@@ -118,3 +118,7 @@ def default_spec() -> str | None:
     if os.environ.get(ENV_REPLAY):
         return f"llama:{DEMO_FILE}"
     return None
+
+
+# Under $NBSTREAM_REPLAY, a cell that names no model gets the demo model by its file name.
+DEFAULT_PROVIDERS.append(default_spec)
