@@ -63,6 +63,7 @@ def test_live_cell_sends_deltas_and_ends_with_the_final_dom(
         assert page.locator(".jp-OutputArea-output").nth(0).inner_text().strip() == "True"
 
         start = len(frames)
+        began = time.monotonic()
         run_cell(page, 2)
         growth = _watch_growth(page, "deltas-streaming", frames=4)
         assert all(f["cursor"] and f["line"].startswith("● streaming") for f in growth)
@@ -71,9 +72,12 @@ def test_live_cell_sends_deltas_and_ends_with_the_final_dom(
         received = frames[start:]
         done = _answer_state(page)
         assert done["text"].strip() == "".join(WORDS).strip() and not done["cursor"]
+        seconds = time.monotonic() - began
         ratio = sum(received) / max(received)
         print(f"\n{len(received)} frames, {sum(received):,} bytes, {ratio:.2f}× the largest")
-        assert ratio <= 3, ratio
+        # At most 3× the final bundle, plus the README's floor: a piece at least once a
+        # second while text arrives (~0.7 KB), which only a slow (or slowed) stream reaches.
+        assert sum(received) <= 3 * max(received) + 700 * seconds, (ratio, seconds)
 
         markdown = f"{ANSWER} > .jp-nbstream-markdown"
         live_dom = page.locator(markdown).first.inner_html()
@@ -81,8 +85,7 @@ def test_live_cell_sends_deltas_and_ends_with_the_final_dom(
         # Stop on a live answer that streams with deltas.
         run_cell(page, 3)
         _watch_growth(page, "deltas-stop", frames=2)
-        pressed = time.monotonic()
-        took = _press_stop(page)
+        pressed, took = _press_stop(page)
         assert slow.requests[0].closed.wait(2)
         hung_up = (slow.requests[0].closed_at or 0) - pressed
         print(f"Stop → server hung up in {hung_up:.3f} s; interrupted and idle in {took:.3f} s")

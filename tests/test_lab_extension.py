@@ -124,15 +124,21 @@ def _watch_growth(page: Any, name: str, frames: int = 3, timeout: float = 30) ->
     return seen
 
 
-def _press_stop(page: Any) -> float:
-    """Click Stop on the live answer; seconds until the cell has ended, interrupted."""
+def _press_stop(page: Any) -> tuple[float, float]:
+    """Click Stop on the live answer: when it was pressed, and seconds until it shows
+    interrupted.
+
+    The clock (``time.monotonic``, as the scripted servers record ``closed_at``) starts
+    where the user's does, as the click is sent; the kernel is idle before this returns.
+    """
     stop = page.locator(f"{ANSWER} .jp-nbstream-stop").last
     stop.wait_for()
     pressed = time.monotonic()
     stop.click()
     page.wait_for_selector(f'{ANSWER}[data-status="interrupted"]', timeout=5000)
+    took = time.monotonic() - pressed
     wait_for_idle(page, timeout=5)
-    return time.monotonic() - pressed
+    return pressed, took
 
 
 def test_tiny_model_streams_live_and_stops_within_a_second(
@@ -179,11 +185,11 @@ def test_tiny_model_streams_live_and_stops_within_a_second(
     run_cell(page, 2)
     frames = _watch_growth(page, "tiny-2-streaming")
     assert all(frame["cursor"] and "● streaming" in frame["line"] for frame in frames)
-    took = _press_stop(page)
+    _, took = _press_stop(page)
     stopped = _answer_state(page)
     screenshot(page, "tiny-3-stopped")
-    print(f"\ntiny model: Stop → interrupted and idle in {took:.3f} s")
-    assert took < 1.0
+    print(f"\ntiny model: Stop → shown interrupted in {took:.3f} s")
+    assert took < 0.5  # the promise: generation ends within half a second of Stop
     assert stopped["line"].startswith("■ interrupted")
     assert len(stopped["text"]) >= len(frames[-1]["text"]) and not stopped["cursor"]
     # Stopping on purpose is a notice: one calm line, not a pink error box.
@@ -235,11 +241,12 @@ def test_markdown_answer_streams_stops_inserts_and_reopens_untrusted(
         assert _answer_state(page)["firstMarked"], "the stable heading was re-rendered"
         assert page.locator(f"{ANSWER} .jp-nbstream-reasoning").evaluate("d => !d.open")
 
-        took = _press_stop(page)
-        hung_up = server.requests[0].closed.wait(2)
-        print(f"server answer: Stop → interrupted and idle in {took:.3f} s")
+        pressed, took = _press_stop(page)
+        assert server.requests[0].closed.wait(2)
+        hung_up = (server.requests[0].closed_at or 0) - pressed
+        print(f"server answer: Stop → server hung up in {hung_up:.3f} s, shown in {took:.3f} s")
         screenshot(page, "answer-3-stopped")
-        assert took < 1.0 and hung_up
+        assert hung_up < 0.5 and took < 0.5, (hung_up, took)
 
     state = _answer_state(page)
     assert state["line"].startswith("■ interrupted")

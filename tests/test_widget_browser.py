@@ -150,8 +150,9 @@ def test_chat_streams_stops_runs_alongside_cells_and_survives_a_reload(
 
     pressed = time.monotonic()
     widget.locator(".nbstream-chat-stop").click()
-    assert server.requests[0].closed.wait(1.0), "Stop did not hang up on the server"
-    assert time.monotonic() - pressed < 1.0
+    assert server.requests[0].closed.wait(5), "Stop did not hang up on the server"
+    hung_up = (server.requests[0].closed_at or 0) - pressed
+    assert hung_up < 0.5, f"the server saw the connection close {hung_up:.3f} s after Stop"
     page.wait_for_selector(f"{CHAT} .nbstream-chat-msg[data-status='interrupted']")
     stopped = widget.locator(".nbstream-chat-msg[data-status='interrupted']").inner_text()
     assert "Then step 1 of the tour." in stopped and "■ interrupted" in stopped
