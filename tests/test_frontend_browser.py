@@ -300,7 +300,9 @@ def test_the_same_answer_renders_the_same_safely_in_a_cell_and_in_the_chat(
     )
     screenshot(page, f"{frontend}-copied", folder="frontend")
     reader = page.context.new_page()
-    reader.goto(lab_server.url)
+    # Same origin (the clipboard permission), and a page that does not redirect: JupyterLab
+    # at / navigates on to /lab, which can destroy the page while this reads in it.
+    reader.goto(f"{lab_server.url}api")
     assert reader.evaluate("() => navigator.clipboard.readText()") == (
         "def f(x):\n    return x < 1"
     )
