@@ -42,6 +42,8 @@ _TARGET_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)\]\(")
 # … an unescaped `![` (an image) …
 _IMAGE = re.compile(r"(?<!\\)((?:\\\\)*)!\[(\]?)")
 # … and a link reference definition at the start of a line.
+_SPECIAL = re.compile(r"[\\`]")  # what _defang_line looks at: an escape or a backtick
+_RUN = re.compile(r"`+")
 _DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:", re.MULTILINE)
 
 
@@ -163,21 +165,22 @@ def _flush(prose: list[str]) -> list[str]:
 
 
 def _defang_line(line: str) -> str:
-    """One line, its code spans kept as they are (CommonMark's rule: equal runs)."""
+    """One line, its code spans kept as they are (CommonMark's rule: equal runs).
+
+    It jumps from one backslash or backtick to the next with a regex rather than walking
+    every character: this runs on every live update of a long answer (about 3.5 ms for
+    30 KB walked in Python, a few percent of an in-kernel model's speed).
+    """
     pieces: list[str] = []
     text_start = 0
     i = 0
-    while i < len(line):
-        char = line[i]
-        if char == "\\":
+    search = _SPECIAL.search
+    while (found := search(line, i)) is not None:
+        i = found.start()
+        if line[i] == "\\":
             i += 2
             continue
-        if char != "`":
-            i += 1
-            continue
-        end = i
-        while end < len(line) and line[end] == "`":
-            end += 1
+        end = _RUN.match(line, i).end()  # type: ignore[union-attr]  # a backtick is there
         close = _closing_run(line, end, end - i)
         if close is None:
             i = end
@@ -191,17 +194,9 @@ def _defang_line(line: str) -> str:
 
 def _closing_run(line: str, start: int, length: int) -> int | None:
     """Where the backtick run of exactly ``length`` after ``start`` ends, if any."""
-    i = start
-    while i < len(line):
-        if line[i] != "`":
-            i += 1
-            continue
-        end = i
-        while end < len(line) and line[end] == "`":
-            end += 1
-        if end - i == length:
-            return end
-        i = end
+    for run in _RUN.finditer(line, start):
+        if run.end() - run.start() == length:
+            return run.end()
     return None
 
 
@@ -213,14 +208,12 @@ def _defang_text(text: str) -> str:
 
 
 def _link_target(match: re.Match[str]) -> str:
-    after = match.string[match.end() :]
-    if _SAFE_TARGET.match(after):
+    if _SAFE_TARGET.match(match.string, match.end()):
         return match.group(0)
     return f"{match.group(1)}]\\("
 
 
 def _definition(match: re.Match[str]) -> str:
-    after = match.string[match.end() :]
-    if _SAFE_TARGET.match(after):
+    if _SAFE_TARGET.match(match.string, match.end()):
         return match.group(0)
     return f"{match.group(1)}\\[{match.group(2)}]:"
