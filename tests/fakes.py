@@ -7,6 +7,8 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from nbstream._exceptions import NbstreamError
+from nbstream._response import Response
+from nbstream._stream import Stream
 from nbstream._types import Cancel, Chunk, Request
 
 
@@ -55,3 +57,14 @@ def text_chunks(text: str) -> list[Chunk]:
 
 class Boom(NbstreamError):
     pass
+
+
+def drain(stream: Stream) -> tuple[Response, NbstreamError | None]:
+    """Read ``stream`` to its end as a user's loop would: the answer, and the error if any."""
+    error: NbstreamError | None = None
+    try:
+        for _ in stream:
+            pass
+    except NbstreamError as exc:
+        error = exc
+    return stream.snapshot(), error

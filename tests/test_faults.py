@@ -28,6 +28,7 @@ import nbstream
 from nbstream._exceptions import NbstreamError
 from nbstream._response import Response
 
+from .fakes import drain
 from .servers.scripted import (
     RESET,
     STALL,
@@ -280,13 +281,8 @@ def outcome() -> Iterator[Callable[[Fault], Outcome]]:
                 url = f"{server.url}/v1"
             first = len(server.requests)
             stream = nbstream.stream("Hi", model="openai:m", base_url=url, timeout=fault.timeout)
-            error: NbstreamError | None = None
-            try:
-                for _ in stream:
-                    pass
-            except NbstreamError as exc:
-                error = exc
-            seen[fault.name] = Outcome(stream.snapshot(), error, server.requests[first:])
+            response, error = drain(stream)
+            seen[fault.name] = Outcome(response, error, server.requests[first:])
             return seen[fault.name]
 
         yield play

@@ -19,6 +19,7 @@ import pytest
 import nbstream
 from nbstream._exceptions import NbstreamError
 
+from .fakes import drain
 from .servers.scripted import Script, ScriptedServer, chat_delta, sse
 
 SECRET = "sk-variants-7Yq2Lm9R"
@@ -356,14 +357,7 @@ def server() -> Iterator[ScriptedServer]:
 
 def run(server: ScriptedServer, model: str, **options: Any) -> tuple[Any, NbstreamError | None]:
     url = f"{server.url}/v1" if model.startswith("openai:") else server.url
-    stream = nbstream.stream("Hi", model=model, base_url=url, timeout=5.0, **options)
-    error: NbstreamError | None = None
-    try:
-        for _ in stream:
-            pass
-    except NbstreamError as exc:
-        error = exc
-    return stream.snapshot(), error
+    return drain(nbstream.stream("Hi", model=model, base_url=url, timeout=5.0, **options))
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
