@@ -10,21 +10,13 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .kernel import MIME, Kernel, one_line_error, stamp
-from .servers.scripted import STALL, Script, ScriptedServer, chat_delta, sse
+from .servers.scripted import STALL, Script, ScriptedServer, answer, chat_delta, sse
 
 SECRET = "sk-nbstream-test-Zq8XvL2pT9wK"
-
-
-def answer(*pieces: str) -> Script:
-    events: list[dict[str, Any]] = [chat_delta(role="assistant")]
-    events += [chat_delta(p) for p in pieces]
-    events.append(chat_delta(finish="stop"))
-    return Script(body=sse(*events))
 
 
 @pytest.fixture(scope="module")

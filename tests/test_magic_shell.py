@@ -15,17 +15,10 @@ from typing import Any
 import pytest
 
 from .kernel import MIME, one_line_error
-from .servers.scripted import STALL, Script, ScriptedServer, chat_delta, sse
+from .servers.scripted import STALL, Script, ScriptedServer, answer, chat_delta, sse
 from .shell import Messages, Shell
 
 SECRET = "sk-nbstream-shell-Pq7WmX3rK8vN"
-
-
-def answer(*pieces: str) -> Script:
-    events: list[dict[str, Any]] = [chat_delta(role="assistant")]
-    events += [chat_delta(p) for p in pieces]
-    events.append(chat_delta(finish="stop"))
-    return Script(body=sse(*events))
 
 
 @pytest.fixture(scope="module")

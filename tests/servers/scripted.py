@@ -122,6 +122,14 @@ def chat_delta(text: str = "", finish: str | None = None, **extra: Any) -> dict[
     }
 
 
+def answer(*pieces: str) -> Script:
+    """A whole OpenAI-style answer: a role-only first chunk, ``pieces``, a stop, ``[DONE]``."""
+    events: list[dict[str, Any]] = [chat_delta(role="assistant")]
+    events += [chat_delta(p) for p in pieces]
+    events.append(chat_delta(finish="stop"))
+    return Script(body=sse(*events))
+
+
 def gzipped(data: bytes, piece_size: int = 7) -> list[bytes]:
     """``data`` gzip-compressed and cut into small pieces (send with Content-Encoding)."""
     packed = gzip.compress(data)
