@@ -7,7 +7,9 @@ sees these values, so each stage can be tested with hand-written ones.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,11 +19,42 @@ Role = Literal["system", "user", "assistant"]
 
 
 @dataclass(frozen=True)
+class Image:
+    """An image sent with a message: its encoded bytes and what a placeholder needs.
+
+    ``data`` is the file's bytes as the server receives them (PNG, JPEG, …), ``mime`` its
+    type. Width and height are in pixels when known. Recordings and ``--dry-run`` show
+    the image by :attr:`sha256`, size and pixels, never its bytes.
+    """
+
+    data: bytes = field(repr=False)
+    mime: str = "image/png"
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{self.base64}"
+
+
+@dataclass(frozen=True)
 class Message:
-    """One turn of a conversation, as every chat API spells it."""
+    """One turn of a conversation, as every chat API spells it.
+
+    ``images`` go with the text (OpenAI ``image_url`` parts, Ollama ``images``); a backend
+    that cannot send images says so in one sentence instead of dropping them.
+    """
 
     role: Role
     content: str
+    images: tuple[Image, ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
