@@ -333,6 +333,9 @@ def test_langchain_content_parts_and_usage_in_shares(as_dicts: bool) -> None:
         AIMessageChunk(content=[{"type": "thinking", "thinking": "Let me ", "index": 0}]),
         AIMessageChunk(content=[{"type": "thinking", "thinking": "think.", "index": 0}]),
         AIMessageChunk(content=[{"type": "reasoning", "reasoning": " More."}]),
+        AIMessageChunk(
+            content=[{"type": "reasoning", "summary": [{"type": "summary_text", "text": " Sum."}]}]
+        ),
         AIMessageChunk(content=[{"type": "text", "text": "Hel", "index": 1}]),
         AIMessageChunk(content=["lo ", {"type": "image", "url": "x"}]),
         AIMessageChunk(content="wörld", additional_kwargs={"reasoning_content": " Done."}),
@@ -344,7 +347,7 @@ def test_langchain_content_parts_and_usage_in_shares(as_dicts: bool) -> None:
     ]
     answer = fold(dumped(chunks) if as_dicts else chunks)
     assert answer.text == "Hello wörld"
-    assert answer.reasoning == "Let me think. More. Done."
+    assert answer.reasoning == "Let me think. More. Sum. Done."
     assert answer.usage == Usage(prompt_tokens=12, completion_tokens=30)
     assert answer.finish_reason == "stop"
     assert answer.model == "claude-test-1"

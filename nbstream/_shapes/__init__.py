@@ -113,7 +113,7 @@ def _recognise(item: Any) -> _Shape:
         if kind == "error":
             # Anthropic nests {"type", "message"} under "error"; Responses puts them at the top.
             return read_anthropic if field(item, "error") is not None else read_responses
-    if isinstance(field(item, "choices"), list | tuple):
+    if isinstance(field(item, "choices"), (list, tuple)):
         return read_chat
     if field(item, "done") is not None or field(item, "message") is not None:
         return read_ollama

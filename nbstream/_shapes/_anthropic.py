@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .._types import Chunk, Usage
 from ._errors import raise_stream_error
-from ._fields import OTHER, State, as_count, as_opt_str, as_str, field
+from ._fields import OTHER, State, as_count, as_opt_str, as_str, field, text_chunk
 
 EVENTS: Final = frozenset(
     {
@@ -47,7 +47,7 @@ def read_anthropic(item: Any, state: State) -> Any:
         delta_kind = field(delta, "type")
         if delta_kind == "text_delta":
             text = as_str(field(delta, "text"))
-            return Chunk(text=text) if text else None
+            return text_chunk(text) if text else None
         if delta_kind == "thinking_delta":
             thinking = as_str(field(delta, "thinking"))
             return Chunk(reasoning=thinking) if thinking else None

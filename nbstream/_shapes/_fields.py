@@ -18,10 +18,28 @@ from ..backends._json import as_count, as_opt_str, as_str
 __all__ = ["OTHER", "State", "as_count", "as_opt_str", "as_str", "field", "parts", "text_chunk"]
 
 
+_MISSING: Final = object()
+
+
 def field(value: Any, name: str) -> Any:
-    """``value[name]`` for a mapping, else ``value.name``; ``None`` when absent."""
-    if type(value) is dict:  # the common case first: one type check, no ABC lookup
+    """``value[name]`` for a mapping, else ``value.name``; ``None`` when absent.
+
+    Runs several times per chunk, so the usual cases come first and cost one lookup: a
+    dict; an object's own ``__dict__`` (where pydantic keeps declared fields); pydantic's
+    extra fields (``reasoning_content`` on an ``openai`` delta), read directly because a
+    missing attribute through pydantic's ``__getattr__`` costs a raised exception. (So a
+    pydantic model's properties are not fields here; no shape needs one.)
+    """
+    if type(value) is dict:
         return value.get(name)
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None:
+        found = attributes.get(name, _MISSING)
+        if found is not _MISSING:
+            return found
+        extra = getattr(value, "__pydantic_extra__", _MISSING)
+        if extra is not _MISSING:  # a pydantic model: not a declared field, maybe an extra
+            return extra.get(name) if extra else None
     if isinstance(value, Mapping):
         return value.get(name)
     return getattr(value, name, None)
@@ -73,7 +91,7 @@ def parts(content: Any) -> tuple[str, str]:
     """
     if isinstance(content, str):
         return content, ""
-    if not isinstance(content, list | tuple):
+    if not isinstance(content, (list, tuple)):
         return "", ""
     text: list[str] = []
     reasoning: list[str] = []
@@ -92,7 +110,7 @@ def parts(content: Any) -> tuple[str, str]:
             summary = field(part, "summary")
             if isinstance(said, str):
                 reasoning.append(said)
-            elif isinstance(summary, list | tuple):
+            elif isinstance(summary, (list, tuple)):
                 reasoning.extend(as_str(field(s, "text")) for s in summary)
     return "".join(text), "".join(reasoning)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._types import Chunk, Usage
 from ._errors import raise_stream_error
-from ._fields import OTHER, State, as_count, as_opt_str, as_str, field
+from ._fields import OTHER, State, as_count, as_opt_str, as_str, field, text_chunk
 
 
 def read_ollama(item: Any, state: State) -> Any:
@@ -40,7 +40,10 @@ def read_ollama(item: Any, state: State) -> Any:
             prompt_tokens=as_count(field(item, "prompt_eval_count")),
             completion_tokens=as_count(field(item, "eval_count")),
         )
-    model = state.new_model(field(item, "model"))
+    model = field(item, "model")
+    model = None if model is None or model == state.model else state.new_model(model)
+    if finish_reason is None and model is None and not reasoning:
+        return text_chunk(text) if text else None  # the usual chunk: new text only
     if not (text or reasoning or finish_reason or model):
         return None
     return Chunk(

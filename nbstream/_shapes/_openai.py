@@ -21,35 +21,45 @@ from typing import Any, Final
 
 from .._types import Chunk, Usage
 from ._errors import raise_stream_error
-from ._fields import OTHER, State, as_count, as_opt_str, as_str, field, parts
+from ._fields import OTHER, State, as_count, as_opt_str, as_str, field, parts, text_chunk
 
 
 def read_chat(item: Any, state: State) -> Any:
     """A chat-completion or completion chunk, object or dict."""
     choices = field(item, "choices")
-    if not isinstance(choices, list | tuple):
+    if not isinstance(choices, (list, tuple)):
         return OTHER
     text = reasoning = ""
     finish_reason = None
     if choices:
         choice = choices[0]
-        finish_reason = as_opt_str(field(choice, "finish_reason"))
+        finish_reason = field(choice, "finish_reason")
         delta = field(choice, "delta")
         if delta is None:  # a completion chunk
             text = as_str(field(choice, "text"))
         else:
-            text, reasoning = parts(field(delta, "content"))
+            content = field(delta, "content")
+            if type(content) is str:
+                text = content
+            else:
+                text, reasoning = parts(content)
             reasoning += as_str(field(delta, "reasoning_content")) or as_str(
                 field(delta, "reasoning")
             )
-            text += as_str(field(delta, "refusal"))
+            refusal = field(delta, "refusal")
+            if refusal:
+                text += as_str(refusal)
     usage = field(item, "usage")
+    model = field(item, "model")
+    model = None if model is None or model == state.model else state.new_model(model)
+    if finish_reason is None and usage is None and model is None and not reasoning:
+        return text_chunk(text) if text else None  # the usual chunk: new text only
     if usage is not None:
         usage = Usage(
             prompt_tokens=as_count(field(usage, "prompt_tokens")),
             completion_tokens=as_count(field(usage, "completion_tokens")),
         )
-    model = state.new_model(field(item, "model"))
+    finish_reason = as_opt_str(finish_reason)
     if not (text or reasoning or finish_reason or usage or model):
         return None
     return Chunk(
@@ -72,7 +82,7 @@ def read_responses(item: Any, state: State) -> Any:
     kind = field(item, "type")
     if kind in _TEXT:
         text = as_str(field(item, "delta"))
-        return Chunk(text=text) if text else None
+        return text_chunk(text) if text else None
     if kind in _REASONING:
         reasoning = as_str(field(item, "delta"))
         return Chunk(reasoning=reasoning) if reasoning else None
