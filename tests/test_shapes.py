@@ -469,6 +469,11 @@ def test_ollama_edge_cases() -> None:
         model="x"
     )
     assert reader.read({"model": "x", "message": {"content": ""}, "done": False}) is None
+    thinking = {"model": "x", "message": {"content": "", "thinking": "hm"}, "done": False}
+    assert reader.read(thinking) == Chunk(reasoning="hm")  # the model said already
+    assert reader.read({"model": "x", "response": "", "thinking": "ah", "done": False}) == Chunk(
+        reasoning="ah"
+    )
     done = {"model": "x", "response": "", "done": True, "eval_count": 3}
     assert reader.read(done) == Chunk(finish_reason="stop", usage=Usage(completion_tokens=3))
 
