@@ -144,6 +144,19 @@ def test_openai_responses_events(server: ScriptedServer, as_dicts: bool) -> None
     assert answer.model == "gpt-test-1"
 
 
+def test_openai_responses_stream_helper(server: ScriptedServer) -> None:
+    """``responses.stream()`` yields the same events (text deltas with a snapshot added)."""
+    server.play(responses_answer(["Hel", "lo ", "wörld"], ["Two parts.", "Second one."]))
+    with (
+        openai.OpenAI(base_url=server.url + "/v1", api_key="sk-test", max_retries=0) as client,
+        client.responses.stream(model="gpt-test-1", input="hi") as stream,
+    ):
+        events = list(stream)
+    answer = fold(events)
+    assert (answer.text, answer.reasoning) == ("Hello wörld", "Two parts.\n\nSecond one.")
+    assert answer.usage == Usage(prompt_tokens=9, completion_tokens=21)
+
+
 @pytest.mark.parametrize("fail", ["event", "failed"])
 @pytest.mark.parametrize("as_dicts", [False, True], ids=["objects", "dicts"])
 def test_openai_responses_errors_raise_stream_error_after_the_text(
