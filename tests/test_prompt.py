@@ -29,7 +29,7 @@ NS = {"topic": "the sea", "n": 3, "obj": SimpleNamespace(name="Ada", inner=Simpl
     ],
 )
 def test_interpolate(template: str, expected: str) -> None:
-    assert interpolate(template, NS) == expected
+    assert interpolate(template, NS).text == expected
 
 
 def test_nothing_is_evaluated() -> None:
@@ -40,12 +40,12 @@ def test_nothing_is_evaluated() -> None:
             calls.append("str")
             return "loud"
 
-    assert interpolate("{__import__} {x}", {"x": Loud()}) == "{__import__} loud"
+    assert interpolate("{__import__} {x}", {"x": Loud()}).text == "{__import__} loud"
     assert calls == ["str"]
 
 
 def test_builtins_are_not_names() -> None:
-    assert interpolate("{len} {print}", {}) == "{len} {print}"
+    assert interpolate("{len} {print}", {}).text == "{len} {print}"
 
 
 def test_attribute_error_of_any_kind_leaves_text() -> None:
@@ -54,4 +54,4 @@ def test_attribute_error_of_any_kind_leaves_text() -> None:
         def bad(self) -> str:
             raise RuntimeError("no")
 
-    assert interpolate("{r.bad}", {"r": Raises()}) == "{r.bad}"
+    assert interpolate("{r.bad}", {"r": Raises()}).text == "{r.bad}"
