@@ -38,6 +38,7 @@ import re
 import sys
 import traceback
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from ._exceptions import UsageError
@@ -106,10 +107,14 @@ def format_error(shell: Any, error: BaseException, *, before_exec: bool = False)
             lines = shell.InteractiveTB.structured_traceback(
                 type(error), error, error.__traceback__
             )
-        text = "\n".join(line.rstrip("\n") for line in lines)
     except Exception:  # a traceback that cannot be formatted still has a type and message
-        text = "".join(traceback.format_exception_only(type(error), error))
-    return strip_ansi(text).strip("\n")
+        lines = traceback.format_exception_only(type(error), error)
+    return _plain(lines)
+
+
+def _plain(lines: Sequence[str]) -> str:
+    """Traceback lines (with or without their newlines) as one plain text."""
+    return strip_ansi("\n".join(line.rstrip("\n") for line in lines)).strip("\n")
 
 
 def names(shell: Any) -> dict[str, Any]:
@@ -172,10 +177,7 @@ class _Errors(_Cells):
     def _known(self) -> dict[int, str]:
         """Recorded errors, and those IPython kept itself (IPython 9) for earlier cells."""
         kept = getattr(self.shell.history_manager, "exceptions", None) or {}
-        known = {
-            n: strip_ansi("\n".join(error.get("traceback") or [])).strip("\n")
-            for n, error in kept.items()
-        }
+        known = {n: _plain(error.get("traceback") or []) for n, error in kept.items()}
         log = _LOGS.get(self.shell)
         known.update(log.errors if log is not None else {})
         return known

@@ -194,7 +194,10 @@ def _left_out(shown_rows: int, n_rows: int, what: str, shown_cols: int, n_cols: 
 
 def _cell(value: Any) -> str:
     if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
-        text = format(value, ".6g")
+        # Shortest round-trip text, unless that is long (0.1 + 0.2): then 8 digits.
+        text = repr(float(value))
+        if len(text) > 12:
+            text = format(value, ".8g")
     else:
         text = str(value)
     text = text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
