@@ -71,9 +71,13 @@ def install(shell: Any) -> None:
     if log is None:
         log = _LOGS[shell] = _Log(since=shell.execution_count)
     if log.hook is None:
+        # The log (a value of a weak-keyed dict) must not hold its shell alive.
+        owner = weakref.ref(shell)
 
         def record(result: Any) -> None:
-            _record(shell, log, result)
+            current = owner()
+            if current is not None:
+                _record(current, log, result)
 
         log.hook = record
         shell.events.register("post_run_cell", record)
