@@ -140,9 +140,10 @@ class LLMMagics(Magics):
         settings = self._settings(line)
         prompt = body.strip("\n")
         images: tuple[Image, ...] = ()
-        if not settings.no_interpolate and self.shell is not None:
+        if not settings.no_interpolate:
             # The notebook's In/Out/Err first, then the user's names.
-            namespace = ChainMap(_context.names(self.shell), self.shell.user_ns)
+            shell = self.shell
+            namespace = ChainMap(_context.names(shell), shell.user_ns) if shell else {}
             filled = interpolate(prompt, namespace, max_value_chars=self.registry.max_value_chars())
             prompt, images = filled.text, filled.images
         if not prompt.strip():

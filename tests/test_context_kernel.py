@@ -110,7 +110,7 @@ def test_without_ipythons_own_record_err_last_still_finds_it(server: ScriptedSer
         failed = count(k, "1 / 0")
         # An IPython that keeps no errors itself (before 9): only sys.last_value is left.
         k.run("get_ipython().history_manager.exceptions.clear()")
-        assert k.run("%load_ext nbstream").status == "ok"
+        loading = count(k, "%load_ext nbstream")
         last = asked(k, server, "{Err.last}")
         assert last.startswith("---") and last.endswith("ZeroDivisionError: division by zero")
         assert "\x1b" not in last
@@ -119,7 +119,11 @@ def test_without_ipythons_own_record_err_last_still_finds_it(server: ScriptedSer
             f"Cell {failed} ran before nbstream was loaded, so its error was not recorded; "
             "run the cell again, or use {Err.last}."
         )
-        # From loading on, nbstream records each error itself (its post_run_cell hook).
+        # From loading on (the loading cell included), nbstream records each error itself
+        # (its post_run_cell hook).
+        assert one_line_error(k.run(f"%%llm openai:m\n{{Err[{loading}]}}")).startswith(
+            f"Cell {loading} did not fail;"
+        )
         later = count(k, "int('x')")
         k.run("get_ipython().history_manager.exceptions.clear()")
         recorded = asked(k, server, f"{{Err[{later}]}}")
