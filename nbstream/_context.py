@@ -69,7 +69,8 @@ def install(shell: Any) -> None:
     """Start recording ``shell``'s errors (``%load_ext``); loading again changes nothing."""
     log = _LOGS.get(shell)
     if log is None:
-        log = _LOGS[shell] = _Log(since=shell.execution_count)
+        # The cell running now (the one loading the extension) is recorded too.
+        log = _LOGS[shell] = _Log(since=len(shell.history_manager.input_hist_raw) - 1)
     if log.hook is None:
         # The log (a value of a weak-keyed dict) must not hold its shell alive.
         owner = weakref.ref(shell)
