@@ -104,16 +104,22 @@ if not TYPE_CHECKING:  # type checkers see the imports above, not an open __geta
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext nbstream``: register the magics; invite nbstream's front end (deltas)."""
+    """``%load_ext nbstream``: register the magics; invite nbstream's front end (deltas);
+    record cells' errors for ``{Err[n]}`` (:mod:`._context`)."""
     from ._channel import invite
+    from ._context import install
     from ._magic import LLMMagics
 
     ipython.register_magics(LLMMagics)
+    install(ipython)
     invite()
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Nothing to undo beyond IPython's own bookkeeping."""
+    """Stop recording errors; the rest is IPython's own bookkeeping."""
+    from ._context import uninstall
+
+    uninstall(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

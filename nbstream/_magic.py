@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections import ChainMap
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Dict, Float, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 
-from . import _lineparse
+from . import _context, _lineparse
 from ._conversation import DEFAULT_NAME, Conversations
 from ._exceptions import UsageError
 from ._generate import show_live
 from ._markdown import code_of, literal_block
-from ._prompt import interpolate
+from ._prompt import interpolate, size_estimate
 from ._request import (
     IDENTIFIER,
     PARSER,
@@ -36,6 +37,8 @@ from ._request import (
 from ._response import Response
 from ._secrets import mask, secret_values
 from ._specs import DEFAULT_REGISTRY, parse_spec
+from ._types import Image
+from ._values import DEFAULT_MAX_VALUE_CHARS, MIN_VALUE_CHARS
 from .backends import get_backend
 from .recording import recorded_models
 
@@ -60,7 +63,9 @@ def _help() -> str:
         " setting.\n\n"
         f"{PARSER.format_help()}\n"
         f"Line forms:\n{forms}\n\n"
-        "In the prompt, {name} is replaced by a notebook variable; {{ and }} are braces.\n"
+        "In the prompt, {name} is replaced by a notebook variable, {In[n]}, {Out[n]} and\n"
+        "{Err[n]} by cell n's source, result and error ({Err.last}: the latest error);\n"
+        "{{ and }} are braces.\n"
     )
 
 
@@ -82,6 +87,11 @@ class LLMMagics(Magics):
         True,
         help="openai: send stream_options (it asks for token counts); False for "
         "gateways that refuse it with HTTP 400.",
+    ).tag(config=True)
+    max_value_chars = Int(
+        DEFAULT_MAX_VALUE_CHARS,
+        min=MIN_VALUE_CHARS,
+        help="The most characters one {value} adds to a prompt; longer text is cut, marked.",
     ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -128,14 +138,18 @@ class LLMMagics(Magics):
 
     def _run(self, line: str, body: str) -> None:
         settings = self._settings(line)
-        namespace = self.shell.user_ns if self.shell is not None else {}
         prompt = body.strip("\n")
+        images: tuple[Image, ...] = ()
         if not settings.no_interpolate:
-            prompt = interpolate(prompt, namespace)
+            # The notebook's In/Out/Err first, then the user's names.
+            shell = self.shell
+            namespace = ChainMap(_context.names(shell), shell.user_ns) if shell else {}
+            filled = interpolate(prompt, namespace, max_value_chars=self.registry.max_value_chars())
+            prompt, images = filled.text, filled.images
         if not prompt.strip():
             raise UsageError("The prompt is empty; write it in the cell below %%llm.")
         history = self.conversations.history(settings.chat) if settings.chat else []
-        request = settings.request(prompt, history=history)
+        request = settings.request(prompt, history=history, images=images)
         if settings.dry_run:
             self._show_dry_run(request)
             return
@@ -171,6 +185,7 @@ class LLMMagics(Magics):
             + literal_block(json.dumps(shown, indent=2, ensure_ascii=False), "json")
             + "\n\n"
             + literal_block(json.dumps(description, indent=2, ensure_ascii=False), "json")
+            + f"\n\n{size_estimate(request)}"
         )
         _show_markdown(text)
 

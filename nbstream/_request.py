@@ -33,7 +33,7 @@ from ._bundle import FORMATS
 from ._conversation import DEFAULT_NAME
 from ._exceptions import UsageError
 from ._specs import DEFAULT_REGISTRY, ModelSpec, Registry, looks_like_spec
-from ._types import Endpoint, Message, Request
+from ._types import Endpoint, Image, Message, Request
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -147,9 +147,13 @@ class Settings:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def request(
-        self, prompt: str, *, history: Iterable[Message | Mapping[str, str]] = ()
+        self,
+        prompt: str,
+        *,
+        history: Iterable[Message | Mapping[str, str]] = (),
+        images: Sequence[Image] = (),
     ) -> Request:
-        """The one value a backend receives for ``prompt`` after ``history``."""
+        """The one value a backend receives for ``prompt`` and its ``images`` after ``history``."""
         messages: list[Message] = []
         if self.system:
             messages.append(Message("system", self.system))
@@ -157,7 +161,7 @@ class Settings:
             m if isinstance(m, Message) else Message(m["role"], m["content"])  # type: ignore[arg-type]
             for m in history
         )
-        messages.append(Message("user", prompt))
+        messages.append(Message("user", prompt, tuple(images)))
         extra = dict(self.options)
         if self.spec.load:
             extra["load"] = {**self.spec.load, **extra.get("load", {})}

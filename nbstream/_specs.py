@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ._exceptions import UsageError
+from ._values import DEFAULT_MAX_VALUE_CHARS
 from .backends import BACKEND_MODULES
 
 BACKENDS = tuple(BACKEND_MODULES)  # the spec prefixes: backend names, from the one table
@@ -124,7 +125,7 @@ NO_MODEL = (
 
 
 class Config(Protocol):
-    """What the registry reads of the magic's config: ``model``, ``aliases``, ``stream_options``."""
+    """What the registry reads of the magic's config: ``model``, ``aliases``, and so on."""
 
     @property
     def model(self) -> str: ...
@@ -134,6 +135,9 @@ class Config(Protocol):
 
     @property
     def stream_options(self) -> bool: ...
+
+    @property
+    def max_value_chars(self) -> int: ...
 
 
 DEFAULT_PROVIDERS: list[Callable[[], str | None]] = []
@@ -181,6 +185,10 @@ class Registry:
     def stream_options(self) -> bool:
         """``LLMMagics.stream_options``: whether ``openai:`` requests send ``stream_options``."""
         return self.config.stream_options if self.config is not None else True
+
+    def max_value_chars(self) -> int:
+        """``LLMMagics.max_value_chars``: the most characters one value adds to a prompt."""
+        return self.config.max_value_chars if self.config is not None else DEFAULT_MAX_VALUE_CHARS
 
     def resolve(self, spec: str | None) -> ModelSpec:
         """``spec`` (an alias expanded, its option words in ``.args``), or the default."""

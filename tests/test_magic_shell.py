@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from nbstream._types import Image
+
 from .kernel import MIME, one_line_error
 from .servers.scripted import STALL, Script, ScriptedServer, answer, chat_delta, sse
 from .shell import Messages, Shell
@@ -90,6 +92,31 @@ def test_dry_run_interpolates_and_sends_nothing(shell: Shell, server: ScriptedSe
     server.play(answer("x"))
     shell.run("%%llm openai:m --no-interpolate\n{topic}")
     assert server.last.json()["messages"][-1]["content"] == "{topic}"
+
+
+def test_dry_run_estimates_the_prompts_size(shell: Shell, server: ScriptedServer) -> None:
+    shell.run('words = "w" * 3999')
+    run = shell.run("%%llm openai:m -s 'Be brief.' --dry-run\n{words}!")
+    shown = run.displays[0]["content"]["data"]["text/markdown"]
+    assert shown.endswith(
+        "\n\nPrompt size: 4,009 characters, about 1,003 tokens (characters ÷ 4; the model's "
+        "tokenizer decides the real count)."
+    )
+
+
+def test_images_named_in_a_cell_reach_the_request(
+    shell: Shell, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture = Image(b"\x89PNG", "image/png", 2, 2)
+    # Until _images.to_image knows real images: a stand-in that calls one value an image.
+    monkeypatch.setattr(
+        "nbstream._prompt.to_image", lambda value: picture if value == "PICTURE" else None
+    )
+    shell.run('fig = "PICTURE"')
+    run = shell.run("%%llm openai:m --dry-run\nLook: {fig} and {fig}")
+    shown = run.displays[0]["content"]["data"]["text/markdown"]
+    assert "Look: [image 1] and [image 2]" in shown
+    assert shown.endswith(", plus 2 images (not counted).")
 
 
 def test_alias_and_use(shell: Shell, server: ScriptedServer) -> None:

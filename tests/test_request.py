@@ -28,6 +28,8 @@ from nbstream._request import (
     split_keywords,
 )
 from nbstream._specs import Registry
+from nbstream._types import Image
+from nbstream._values import DEFAULT_MAX_VALUE_CHARS
 
 from .servers.scripted import Script, ScriptedServer, chat_delta, sse
 
@@ -114,6 +116,24 @@ def test_the_magics_config_is_read_by_the_registry(
     assert resolve("cfg").base_url == "http://d/v1"
     registry.aliases["cfg"] = "openai:e"  # %llm alias wins a name over the config
     assert resolve("cfg").spec.spec == "openai:e"
+
+
+def test_max_value_chars_is_read_live_from_the_magics_config(registry: Registry) -> None:
+    assert registry.max_value_chars() == DEFAULT_MAX_VALUE_CHARS
+    config = SimpleNamespace(model="", aliases={}, stream_options=True, max_value_chars=900)
+    registry.config = config
+    assert registry.max_value_chars() == 900
+    config.max_value_chars = 1200
+    assert registry.max_value_chars() == 1200
+
+
+def test_images_go_on_the_users_message_only() -> None:
+    picture = Image(b"png", "image/png", 4, 3)
+    request = resolve("openai:m", {"system": "Be brief."}).request(
+        "What is this? [image 1]", history=[{"role": "user", "content": "Hi"}], images=[picture]
+    )
+    assert [m.images for m in request.messages] == [(), (), (picture,)]
+    assert request.messages[-1].content == "What is this? [image 1]"
 
 
 def test_bad_alias_options_and_keywords_are_one_sentence(registry: Registry) -> None:
