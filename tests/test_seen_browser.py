@@ -333,6 +333,7 @@ def test_the_examples_as_saved(lab_server: LabServer, page: Any, frontend: str) 
     for example in ("01-quickstart.ipynb", "03-chat-widget.ipynb"):
         shutil.copy(NOTEBOOKS / example, lab_server.root / example)
     page.add_init_script(WATCHER)
+    problems: list[str] = []
 
     open_notebook(page, lab_server, "03-chat-widget.ipynb", kernel=False, frontend=frontend)
     chat_cell = page.locator(".jp-NotebookPanel .jp-Cell", has_text="chat = nbstream.chat(")
@@ -345,11 +346,16 @@ def test_the_examples_as_saved(lab_server: LabServer, page: Any, frontend: str) 
     # above it (the widget's saved repr, "Chat(model=…, messages=0)", is its state at
     # display time).
     counts = [int(n) for n in re.findall(r"(\d+) messages?\b", shown)]
-    assert counts and all(counts), shown
-    assert "messages=0" not in shown and "Error displaying widget" not in shown, shown
-    assert not page.evaluate("() => window.__seen.error")
+    if not counts or not all(counts):
+        problems.append(f"the chat example shows no conversation: {shown!r}")
+    if "messages=0" in shown or "Error displaying widget" in shown:
+        problems.append(f"the chat example shows what contradicts it: {shown!r}")
+    if page.evaluate("() => window.__seen.error"):
+        problems.append("the chat example showed 'Error displaying widget'")
 
     open_notebook(page, lab_server, "01-quickstart.ipynb", kernel=False, frontend=frontend)
     page.wait_for_function("() => document.body.innerText.includes('--seed')")
     shot(page, f"{frontend}-example-quickstart")
-    assert "makes it repeatable on one machine and build" in page.inner_text(".jp-Notebook")
+    if "makes it repeatable on one machine and build" not in page.inner_text(".jp-Notebook"):
+        problems.append("the quickstart does not say --seed is repeatable on one machine only")
+    assert not problems, problems
