@@ -216,13 +216,17 @@ def write_notebook(path: Path, cells: Sequence[str]) -> Path:
     return path
 
 
-def open_notebook(page: Any, lab: LabServer, path: str, *, kernel: bool = True) -> None:
-    """Open ``path`` (relative to ``lab.root``) in a single-document JupyterLab page.
+def open_notebook(
+    page: Any, lab: LabServer, path: str, *, kernel: bool = True, frontend: str = "lab"
+) -> None:
+    """Open ``path`` (relative to ``lab.root``) in a single-document JupyterLab page, or
+    with ``frontend="notebook7"`` in Notebook 7 (the same server, at ``/notebooks/``).
 
     With ``kernel=True`` wait until its kernel is idle; otherwise only until the cells
     are shown (the kernel may still be starting).
     """
-    page.goto(f"{lab.url}lab/tree/{path}?token={lab.token}&reset")
+    where = "notebooks/{}?token={}" if frontend == "notebook7" else "lab/tree/{}?token={}&reset"
+    page.goto(lab.url + where.format(path, lab.token))
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="attached")
     page.wait_for_function("() => !!window.jupyterapp && window.jupyterapp.started !== undefined")
     if kernel:

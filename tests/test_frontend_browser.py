@@ -118,7 +118,8 @@ STRUCTURE = """(root) => {
 
 
 class RequestLog:
-    """An HTTP server that answers 200 to anything and remembers every request."""
+    """An HTTP server that answers 200 to anything and remembers every request (its
+    answers are ``no-store``, so a page that loads the same URL again asks again)."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
@@ -129,6 +130,7 @@ class RequestLog:
                 log.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -201,6 +203,8 @@ def test_the_same_answer_renders_the_same_safely_in_a_cell_and_in_the_chat(
 
         # While the chat streams, its live status fits or wraps (never an ellipsis).
         page.wait_for_function("() => window.__nbstreamStats.length > 0", timeout=60_000)
+        header = page.locator(".nbstream-chat:not(.nbstream-chat-transcript) .nbstream-chat-header")
+        header.first.scroll_into_view_if_needed()
         screenshot(page, f"{frontend}-chat-streaming", folder="frontend")
         measured = page.evaluate("() => window.__nbstreamStats")
         assert all(not m["cut"] and m["ellipsis"] != "ellipsis" for m in measured), measured
@@ -217,6 +221,8 @@ def test_the_same_answer_renders_the_same_safely_in_a_cell_and_in_the_chat(
     chat = page.locator(f".nbstream-chat-msg[data-status='done'] {view}").first
     cell.scroll_into_view_if_needed()
     screenshot(page, f"{frontend}-cell", folder="frontend")
+    header.first.scroll_into_view_if_needed()
+    screenshot(page, f"{frontend}-chat-header-done", folder="frontend")
     chat.scroll_into_view_if_needed()
     screenshot(page, f"{frontend}-chat", folder="frontend")
 

@@ -105,7 +105,12 @@ function toggle(element: Element, hidden: boolean): void {
   }
 }
 
-/** A widget output (loading, failed, or another widget): not text or an image. */
+/**
+ * A widget output (loading, failed, or another widget): not text or an image. In an
+ * untrusted notebook JupyterLab does not render widgets at all but the bundle's text,
+ * the chat's repr at display time (`Chat(model='…', messages=0)`, `chat_repr` in
+ * `nbstream/chat/_transcript.py`), which would contradict the conversation under it.
+ */
 function isWidgetOutput(child: Element): boolean {
   const output = child.querySelector('.jp-OutputArea-output');
   if (!output) {
@@ -115,6 +120,6 @@ function isWidgetOutput(child: Element): boolean {
   return (
     output.classList.contains('jupyter-widgets') ||
     output.querySelector('.jupyter-widgets') !== null ||
-    /^(Loading widget|Error displaying widget)/.test(text.trim())
+    /^(Loading widget|Error displaying widget|Chat\(model=)/.test(text.trim())
   );
 }

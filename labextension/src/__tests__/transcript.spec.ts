@@ -66,6 +66,20 @@ describe('the saved transcript', () => {
     expect(renderer.node.querySelector('.jp-nbstream-status')?.textContent).toBe('m · 3 tokens');
   });
 
+  it("stands in for the chat's repr where the widget is not rendered (untrusted)", async () => {
+    const { widget, child } = outputArea("Chat(model='m', messages=0)");
+    await transcript(child);
+    expect(widget.classList).toContain('jp-nbstream-hidden');
+    expect(child.classList).not.toContain('jp-nbstream-hidden');
+  });
+
+  it('leaves other text above it alone', async () => {
+    const { widget, child } = outputArea('printed by the cell');
+    await transcript(child);
+    expect(widget.classList).not.toContain('jp-nbstream-hidden');
+    expect(child.classList).not.toContain('jp-nbstream-hidden');
+  });
+
   it('hides itself once the live widget is there, and comes back when it goes', async () => {
     const { widget, child } = outputArea('Loading widget...');
     await transcript(child);
