@@ -39,7 +39,6 @@ _SIGNATURES = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
-MIME_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 def to_image(value: Any) -> Image | None:
@@ -59,38 +58,35 @@ def to_image(value: Any) -> Image | None:
         return _from_pil(value)
     if module.startswith("IPython.") and type(value).__name__ == "Image":
         return _from_ipython_image(value)
-    for method, mime in (("_repr_png_", "image/png"), ("_repr_jpeg_", "image/jpeg")):
+    for method in ("_repr_png_", "_repr_jpeg_"):
         render = getattr(type(value), method, None)
         if render is not None:
             data = _repr_bytes(render(value))
             if data is not None:
-                return from_bytes(data, mime)
+                return from_bytes(data)
     return None
 
 
-def from_bytes(
-    data: bytes, mime: str | None = None, width: int | None = None, height: int | None = None
-) -> Image:
-    """An encoded image file's bytes as an :class:`Image`; the bytes decide the type."""
-    sniffed = _sniff(data)
-    if sniffed is None and mime not in MIME_TYPES:
+def from_bytes(data: bytes) -> Image:
+    """An encoded image file's bytes as an :class:`Image`: the bytes decide the type.
+
+    A declared type (a browser's, an ``IPython.display.Image``'s ``format``) is not
+    trusted: a server told ``image/png`` about JPEG bytes may refuse them or misread them.
+    """
+    mime = _sniff(data)
+    if mime is None:
         raise UsageError(
             f"The image data ({len(data):,} bytes) is not PNG, JPEG, GIF or WEBP; "
             "save it in one of those formats and send that."
         )
-    size = _pixel_size(data)
-    return Image(
-        bytes(data),
-        sniffed or str(mime),
-        width if size is None else size[0],
-        height if size is None else size[1],
-    )
+    width, height = _pixel_size(data) or (None, None)
+    return Image(bytes(data), mime, width, height)
 
 
 def _from_figure(figure: Any) -> Image:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi="figure", metadata={"Software": None})
-    return from_bytes(buffer.getvalue(), "image/png")
+    return from_bytes(buffer.getvalue())
 
 
 def _from_pil(picture: Any) -> Image:
@@ -112,8 +108,7 @@ def _from_ipython_image(picture: Any) -> Image:
             "fetch URLs; load it with Image(filename=…) or Image(data=…), or with "
             "Image(url=…, embed=True) to download it yourself."
         )
-    declared = f"image/{getattr(picture, 'format', None) or 'png'}".replace("jpg", "jpeg")
-    return from_bytes(bytes(data), declared)
+    return from_bytes(bytes(data))
 
 
 def _repr_bytes(result: Any) -> bytes | None:
@@ -225,7 +220,6 @@ def refuse_raw(request: Request) -> None:
 
 
 __all__ = [
-    "MIME_TYPES",
     "count",
     "from_bytes",
     "placeholder",

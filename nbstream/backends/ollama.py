@@ -156,6 +156,7 @@ def _generation_call(
         body=body,
         timeout=request.endpoint.timeout,
         url_hint=_URL_HINT,
+        images=_images.count(request.messages),
     )
 
 

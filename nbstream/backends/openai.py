@@ -23,6 +23,7 @@ Transport, stopping and error sentences come from :mod:`._http`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Generator, Iterator
@@ -151,7 +152,9 @@ def _generation_call(
         body["seed"] = request.seed
     if request.stop:
         body["stop"] = list(request.stop)
-    return _call(request, "POST", path, body)
+    return dataclasses.replace(
+        _call(request, "POST", path, body), images=_images.count(request.messages)
+    )
 
 
 def _message(message: Message, image_url: Callable[[Image], str]) -> dict[str, Any]:

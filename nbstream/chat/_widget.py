@@ -371,15 +371,13 @@ def _images_of(values: Iterable[Any]) -> tuple[Image, ...]:
 
 
 def _pasted(described: Any, buffers: Any) -> tuple[Image, ...]:
-    """Images pasted or dropped into the input: one buffer each, described in order."""
+    """Images pasted or dropped into the input: one buffer each, described in order
+    (the bytes, not the browser's type, decide what each is)."""
     kinds = described if isinstance(described, list) else []
     buffers = list(buffers or ())
     if len(kinds) != len(buffers):
         raise UsageError("The pasted images did not all arrive; paste them again.")
-    return tuple(
-        from_bytes(bytes(buffer), str(kind.get("mime", "")) if isinstance(kind, dict) else None)
-        for kind, buffer in zip(kinds, buffers, strict=True)
-    )
+    return tuple(from_bytes(bytes(buffer)) for buffer in buffers)
 
 
 def _answer_turn(response: Response, kept: bool) -> dict[str, Any]:
