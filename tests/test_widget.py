@@ -550,6 +550,8 @@ def test_send_with_images_sends_them_keeps_them_in_messages_and_saves_placeholde
     assert f"*{label}*" in bundle["text/markdown"]
     assert label in bundle["text/plain"].splitlines()
     assert "base64" not in json.dumps(bundle)
+    # A new chat can start from these messages, images included.
+    assert openai_chat(server, messages=chat.messages).messages == chat.messages
     plt.close(fig)
 
 
