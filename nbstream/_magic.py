@@ -18,7 +18,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Dict, Float, Int, Unicode
 
-from . import _context, _lineparse
+from . import _context, _images, _lineparse
 from ._conversation import DEFAULT_NAME, Conversations
 from ._exceptions import UsageError
 from ._generate import show_live
@@ -178,7 +178,7 @@ class LLMMagics(Magics):
 
     def _show_dry_run(self, request: Any) -> None:
         description = get_backend(request.backend).describe(request)
-        messages = [m.as_dict() for m in request.messages] if not request.raw else None
+        messages = [_images.shown(m) for m in request.messages] if not request.raw else None
         shown = {"messages": messages} if messages is not None else {"prompt": request.prompt}
         text = (
             f"**Dry run** — nothing was sent to `{request.spec}`.\n\n"

@@ -13,6 +13,8 @@ transcript display is replaced when the answer ends.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
@@ -486,6 +488,114 @@ def test_the_transcript_is_safe_markdown_and_plain_text(server: ScriptedServer) 
     payload = bundle["application/vnd.nbstream.transcript.v1+json"]
     assert payload["model"] == "openai:test-model"
     assert payload["turns"][1] == {"role": "assistant", "content": evil, "status": "done"}
+
+
+# --- images ----------------------------------------------------------------------------
+
+
+def a_png(width: int, height: int) -> bytes:
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (width, height), "green").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def received(url: str) -> tuple[str, tuple[int, int]]:
+    """The MIME type and pixel size of a data URI, decoded by PIL."""
+    from PIL import Image as PILImage
+
+    head, _, payload = url.partition(",")
+    picture = PILImage.open(io.BytesIO(base64.b64decode(payload)))
+    return head, picture.size
+
+
+def test_send_with_images_sends_them_keeps_them_in_messages_and_saves_placeholders(
+    server: ScriptedServer,
+) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=50)
+    ax.plot([1, 2, 3])
+    server.play(openai_words("A line."), openai_words("Still a line."))
+    chat = openai_chat(server)
+    chat.send("What does this show?", images=[fig])
+    assert chat.wait(15).status == "done"  # type: ignore[union-attr]
+    parts = server.last.json()["messages"][0]["content"]
+    assert parts[0] == {"type": "text", "text": "What does this show?"}
+    assert received(parts[1]["image_url"]["url"]) == ("data:image/png;base64", (200, 150))
+    # chat.messages: role and content, plus the images only where there are some.
+    first, answer = chat.messages
+    assert set(first) == {"role", "content", "images"} and answer == {
+        "role": "assistant",
+        "content": "A line.",
+    }
+    (image,) = first["images"]
+    assert (image.mime, image.width, image.height) == ("image/png", 200, 150)
+    # The widget's turn carries a thumbnail and a placeholder line.
+    (shown,) = chat.widget.turns[0]["images"]
+    assert shown["src"].startswith("data:image/png;base64,")
+    label = f"[image: PNG, 200×150 px, {len(image.data):,} bytes]"
+    assert shown["label"] == label
+    # The next question carries the image again, as history.
+    chat.send("And now?")
+    chat.wait(15)
+    history = server.last.json()["messages"]
+    assert [type(m["content"]).__name__ for m in history] == ["list", "str", "str"]
+    # What is saved in the notebook: placeholders, never the bytes.
+    bundle = chat._transcript_bundle()
+    payload = bundle["application/vnd.nbstream.transcript.v1+json"]
+    saved = payload["turns"][0]["images"][0]
+    assert "src" not in saved and saved["label"] == label and saved["sha256"] == image.sha256
+    assert f"*{label}*" in bundle["text/markdown"]
+    assert label in bundle["text/plain"].splitlines()
+    assert "base64" not in json.dumps(bundle)
+    # A new chat can start from these messages, images included.
+    assert openai_chat(server, messages=chat.messages).messages == chat.messages
+    plt.close(fig)
+
+
+def test_a_pasted_image_arrives_as_a_buffer_and_bad_ones_are_one_sentence(
+    server: ScriptedServer,
+) -> None:
+    server.play(openai_words("A green square."))
+    chat = openai_chat(server)
+    pasted = a_png(12, 9)
+    chat.widget._handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "custom",
+                    "content": {"type": "send", "text": "", "images": [{"mime": "image/png"}]},
+                }
+            },
+            "buffers": [memoryview(pasted)],
+        }
+    )
+    assert chat.wait(15).status == "done"  # type: ignore[union-attr]
+    (part,) = server.last.json()["messages"][0]["content"][1:]
+    assert received(part["image_url"]["url"]) == ("data:image/png;base64", (12, 9))
+    assert chat.messages[0]["images"][0].data == pasted
+    # Not an image: the notice says so, and nothing more is sent.
+    chat.widget._handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "custom",
+                    "content": {"type": "send", "text": "x", "images": [{"mime": "image/png"}]},
+                }
+            },
+            "buffers": [memoryview(b"%PDF-1.7 not a picture")],
+        }
+    )
+    assert chat.widget.notice == (
+        "The image data (22 bytes) is not PNG, JPEG, GIF or WEBP; save it in one of those "
+        "formats and send that."
+    )
+    with pytest.raises(UsageError) as info:
+        chat.send("What is this?", images=["plot.png"])
+    assert str(info.value).startswith("Image 1 is a str, not an image;")
+    assert len(server.requests) == 1
 
 
 # --- in a real kernel --------------------------------------------------------------------

@@ -8,6 +8,11 @@
  * mid-answer, one `snapshot`. Commands go back as custom messages: send, stop, reset,
  * model, hello.
  *
+ * An image pasted or dropped into the input box waits under it as a thumbnail (× removes
+ * it) and goes with the next send: the file's bytes as a buffer of the `send` message,
+ * described in order by `images: [{mime, name}]`. The kernel checks and keeps them; the
+ * user's turn comes back with a thumbnail (a data URI) and a placeholder line.
+ *
  * Every assistant message is the same streaming answer view as a cell's answer
  * (`answer.ts`). Inside JupyterLab / Notebook 7 its Markdown goes through JupyterLab's
  * own pipeline (found through the nbstream plugin's hook, `hook.ts`); elsewhere through
@@ -26,7 +31,26 @@ export interface IWidgetModel {
   get(name: string): any;
   on(name: string, callback: (...args: any[]) => void): void;
   off(name: string, callback: (...args: any[]) => void): void;
-  send(content: Record<string, unknown>): void;
+  send(content: Record<string, unknown>, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+}
+
+/** An image waiting in the input box for the next send. */
+interface IAttachment {
+  file: Blob;
+  mime: string;
+  url: string;
+}
+
+/** The types vision APIs take (the kernel checks the bytes again). */
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+/** The image files among pasted or dropped items. */
+export function imageFiles(items: DataTransfer | null): File[] {
+  if (!items) {
+    return [];
+  }
+  const files = Array.from(items.files ?? []);
+  return files.filter(file => IMAGE_TYPES.includes(file.type));
 }
 
 interface IPending {
@@ -85,8 +109,9 @@ function render({ model, el }: { model: IWidgetModel; el: HTMLElement }): () => 
   sendButton.type = 'button';
   const stopButton = h('button', 'nbstream-chat-stop', 'Stop');
   stopButton.type = 'button';
+  const attached = h('div', 'nbstream-chat-attachments');
   form.append(input, sendButton, stopButton);
-  root.append(header, list, notice, form);
+  root.append(header, list, notice, attached, form);
   el.append(root);
 
   const copy = (text: string): Promise<boolean> => copyText(text);
@@ -168,7 +193,7 @@ function render({ model, el }: { model: IWidgetModel; el: HTMLElement }): () => 
         next.push({ key, message: adopted });
         return;
       }
-      next.push({ key, message: turnMessage(turn, markdown, finishedActions) });
+      next.push({ key, message: turnMessage(turn, markdown, finishedActions, true) });
     });
     for (const old of messages.slice(turns.length)) {
       if (!next.includes(old)) {
@@ -225,22 +250,86 @@ function render({ model, el }: { model: IWidgetModel; el: HTMLElement }): () => 
     schedule();
   };
 
-  const submit = (): void => {
+  let attachments: IAttachment[] = [];
+  const drawAttachments = (): void => {
+    attached.replaceChildren(
+      ...attachments.map((attachment, index) => {
+        const item = h('span', 'nbstream-chat-attachment');
+        const img = h('img', 'nbstream-chat-thumb');
+        img.src = attachment.url;
+        img.alt = `pasted image ${index + 1}`;
+        const remove = h('button', 'nbstream-chat-unattach', '×');
+        remove.type = 'button';
+        remove.title = 'Remove this image';
+        remove.addEventListener('click', () => {
+          URL.revokeObjectURL(attachment.url);
+          attachments = attachments.filter(a => a !== attachment);
+          drawAttachments();
+        });
+        item.append(img, remove);
+        return item;
+      })
+    );
+  };
+  const attach = (files: File[]): void => {
+    for (const file of files) {
+      attachments.push({ file, mime: file.type, url: URL.createObjectURL(file) });
+    }
+    drawAttachments();
+  };
+  const clearAttachments = (): void => {
+    for (const attachment of attachments) {
+      URL.revokeObjectURL(attachment.url);
+    }
+    attachments = [];
+    drawAttachments();
+  };
+
+  const submit = async (): Promise<void> => {
     const text = input.value;
-    if (!text.trim() || model.get('busy')) {
+    if ((!text.trim() && !attachments.length) || model.get('busy')) {
       return;
     }
-    model.send({ type: 'send', text });
+    const sending = attachments;
+    const buffers = await Promise.all(sending.map(a => a.file.arrayBuffer()));
+    const images = sending.map(a => ({ mime: a.mime }));
+    if (buffers.length) {
+      model.send({ type: 'send', text, images }, undefined, buffers);
+    } else {
+      model.send({ type: 'send', text });
+    }
     input.value = '';
+    clearAttachments();
   };
+  input.addEventListener('paste', event => {
+    const files = imageFiles(event.clipboardData);
+    if (files.length) {
+      event.preventDefault(); // the picture, not its file name, is what was pasted
+      attach(files);
+    }
+  });
+  root.addEventListener('dragover', event => {
+    if (event.dataTransfer && Array.from(event.dataTransfer.types).includes('Files')) {
+      event.preventDefault(); // allows the drop
+      event.dataTransfer.dropEffect = 'copy';
+    }
+  });
+  root.addEventListener('drop', event => {
+    const files = imageFiles(event.dataTransfer);
+    if (files.length) {
+      event.preventDefault();
+      event.stopPropagation(); // JupyterLab would open a dropped file
+      attach(files);
+    }
+  });
   input.addEventListener('keydown', event => {
     event.stopPropagation();
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      submit();
+      void submit();
     }
   });
-  sendButton.addEventListener('click', submit);
+  sendButton.addEventListener('click', () => void submit());
   stopButton.addEventListener('click', () => model.send({ type: 'stop' }));
   resetButton.addEventListener('click', () => model.send({ type: 'reset' }));
   modelButton.addEventListener('click', () => {
@@ -291,6 +380,7 @@ function render({ model, el }: { model: IWidgetModel; el: HTMLElement }): () => 
     if (frame) {
       cancelAnimationFrame(frame);
     }
+    clearAttachments();
     for (const [name, handler] of listeners) {
       model.off(name, handler);
     }

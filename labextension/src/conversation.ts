@@ -7,10 +7,25 @@
 import { AnswerView, IAnswerActions, IPayload } from './answer';
 import { MarkdownRender } from './live';
 
+/**
+ * An image a user sent: `label` is the placeholder line (type, pixels, bytes) written by
+ * the kernel; `src`, a data URI, is there only in the live widget's turns.
+ */
+export interface ITurnImage {
+  label: string;
+  mime?: string;
+  width?: number | null;
+  height?: number | null;
+  bytes?: number;
+  sha256?: string;
+  src?: string;
+}
+
 /** A finished message, as the widget's `turns` trait (and the transcript) carry it. */
 export interface ITurn {
   role: string;
   content: string;
+  images?: ITurnImage[];
   status?: string;
   stats?: string;
   reasoning?: string;
@@ -52,10 +67,37 @@ function shell(role: string): { node: HTMLElement; body: HTMLElement } {
   return { node, body };
 }
 
-/** A user's message: plain text, never parsed. */
-export function userMessage(turn: ITurn): IMessage {
+/** Only an inline picture (a data URI) is ever shown: nothing is fetched from anywhere. */
+const INLINE_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,/;
+
+/**
+ * A user's message: plain text, never parsed, then its images — thumbnails when
+ * `thumbnails` is on and the picture is inline, else their placeholder lines.
+ */
+export function userMessage(turn: ITurn, thumbnails = false): IMessage {
   const { node, body } = shell(turn.role);
   body.textContent = turn.content;
+  const images = turn.images ?? [];
+  if (images.length) {
+    const strip = document.createElement('div');
+    strip.className = 'nbstream-chat-images';
+    for (const image of images) {
+      if (thumbnails && image.src && INLINE_IMAGE.test(image.src)) {
+        const img = document.createElement('img');
+        img.className = 'nbstream-chat-thumb';
+        img.src = image.src;
+        img.alt = image.label;
+        img.title = image.label;
+        strip.append(img);
+      } else {
+        const label = document.createElement('span');
+        label.className = 'nbstream-chat-image-label';
+        label.textContent = image.label;
+        strip.append(label);
+      }
+    }
+    body.append(strip);
+  }
   if (turn.status) {
     node.dataset.status = turn.status;
   }
@@ -74,10 +116,11 @@ export function assistantMessage(render: MarkdownRender, actions: IAnswerActions
 export function turnMessage(
   turn: ITurn,
   render: MarkdownRender,
-  actions: IAnswerActions
+  actions: IAnswerActions,
+  thumbnails = false
 ): IMessage {
   if (turn.role === 'user' || turn.role === 'system') {
-    return userMessage(turn);
+    return userMessage(turn, thumbnails);
   }
   const message = assistantMessage(render, actions);
   message.node.dataset.status = turn.status ?? 'done';

@@ -33,7 +33,8 @@ class Call:
     ``key_env`` names the variable it came from; ``url_hint`` says how the user sets
     the address (``--base-url or $OPENAI_BASE_URL``) for connection failures.
     ``optional_fields`` names body fields some servers refuse, each with how the user
-    leaves it out, so a rejected request's sentence can say so.
+    leaves it out, so a rejected request's sentence can say so; ``images`` counts the
+    images the body carries, so a rejection can name them (a model without vision).
     """
 
     method: str
@@ -45,6 +46,7 @@ class Call:
     key_env: str | None = None
     url_hint: str = "--base-url"
     optional_fields: Mapping[str, str] = field(default_factory=dict)
+    images: int = 0
 
     @property
     def limits(self) -> httpx.Timeout:

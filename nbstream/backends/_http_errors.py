@@ -185,6 +185,12 @@ def _advice(status: int, response: httpx.Response, call: Call, detail: str) -> s
     for name, how in call.optional_fields.items():
         if name in detail:
             return f"the server does not accept {name} — leave it out with {how}"
+    if call.images:
+        noun = "an image" if call.images == 1 else f"{call.images} images"
+        return (
+            f"the server rejected the request, which carried {noun} — check that the model "
+            "takes images (a vision model), or take the image out"
+        )
     advice = "the server rejected the request — check the model name and the options"
     for name, how in call.optional_fields.items():
         advice += f"; if it refuses {name}, leave it out with {how}"

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import httpx
 
+from .. import _images
 from .._decoders import BadLine, NDJSONDecoder
 from .._exceptions import (
     MalformedStreamError,
@@ -38,7 +39,7 @@ from .._exceptions import (
     StreamError,
     UsageError,
 )
-from .._types import Cancel, Chunk, Request, Usage
+from .._types import Cancel, Chunk, Image, Message, Request, Usage
 from . import _http, _http_errors
 from ._json import as_count, as_dict, as_opt_str, as_str
 
@@ -85,7 +86,7 @@ class OllamaBackend:
         return sorted(str(name) for name in names if name)
 
     def describe(self, request: Request) -> dict[str, Any]:
-        return _generation_call(request).describe()
+        return _generation_call(request, _images.placeholder).describe()
 
 
 def host(request: Request) -> str:
@@ -120,15 +121,19 @@ def parse_host(given: str) -> str:
     return f"{scheme}://{name}:{port}{path}"
 
 
-def _generation_call(request: Request) -> _http.Call:
+def _generation_call(
+    request: Request, encode: Callable[[Image], str] = lambda image: image.base64
+) -> _http.Call:
+    """The request; ``encode`` writes each image (``--dry-run`` shows a placeholder)."""
     body: dict[str, Any] = {"model": request.model}
     if request.raw:
+        _images.refuse_raw(request)
         path = "/api/generate"
         body["prompt"] = request.prompt
         body["raw"] = True
     else:
         path = "/api/chat"
-        messages = [m.as_dict() for m in request.messages]
+        messages = [_message(m, encode) for m in request.messages]
         body["messages"] = messages or [{"role": "user", "content": request.prompt}]
     body["stream"] = True
     options: dict[str, Any] = {}
@@ -151,7 +156,16 @@ def _generation_call(request: Request) -> _http.Call:
         body=body,
         timeout=request.endpoint.timeout,
         url_hint=_URL_HINT,
+        images=_images.count(request.messages),
     )
+
+
+def _message(message: Message, encode: Callable[[Image], str]) -> dict[str, Any]:
+    """A message as Ollama takes it: images as a list of base64 strings beside the text."""
+    sent: dict[str, Any] = message.as_dict()
+    if message.images:
+        sent["images"] = [encode(image) for image in message.images]
+    return sent
 
 
 def _model_missing(model: str, call: _http.Call) -> _http_errors.StatusHook:

@@ -23,16 +23,18 @@ Transport, stopping and error sentences come from :mod:`._http`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Final
 
 import httpx
 
+from .. import _images
 from .._decoders import ServerSentEvent, SSEDecoder
 from .._exceptions import MalformedStreamError, NbstreamError, StreamError, UsageError
-from .._types import Cancel, Chunk, Request, Usage
+from .._types import Cancel, Chunk, Image, Message, Request, Usage
 from . import _http, _http_errors
 from ._json import as_count, as_dict, as_opt_str, as_str
 
@@ -81,7 +83,7 @@ class OpenAIBackend:
         return sorted(str(name) for name in names if name)
 
     def describe(self, request: Request) -> dict[str, Any]:
-        return _generation_call(request).describe()
+        return _generation_call(request, _images.placeholder).describe()
 
 
 def base_url(request: Request) -> str:
@@ -123,14 +125,18 @@ def _call(request: Request, method: str, path: str, body: Any = None) -> _http.C
     )
 
 
-def _generation_call(request: Request) -> _http.Call:
+def _generation_call(
+    request: Request, image_url: Callable[[Image], str] = Image.data_uri
+) -> _http.Call:
+    """The request; ``image_url`` writes each image (``--dry-run`` shows a placeholder)."""
     body: dict[str, Any] = {"model": request.model}
     if request.raw:
+        _images.refuse_raw(request)
         path = "/completions"
         body["prompt"] = request.prompt
     else:
         path = "/chat/completions"
-        messages = [m.as_dict() for m in request.messages]
+        messages = [_message(m, image_url) for m in request.messages]
         body["messages"] = messages or [{"role": "user", "content": request.prompt}]
     body["stream"] = True
     stream_options = request.options.get("stream_options", True)
@@ -146,7 +152,20 @@ def _generation_call(request: Request) -> _http.Call:
         body["seed"] = request.seed
     if request.stop:
         body["stop"] = list(request.stop)
-    return _call(request, "POST", path, body)
+    return dataclasses.replace(
+        _call(request, "POST", path, body), images=_images.count(request.messages)
+    )
+
+
+def _message(message: Message, image_url: Callable[[Image], str]) -> dict[str, Any]:
+    """A message as the API takes it: with images, content is a list of typed parts."""
+    if not message.images:
+        return message.as_dict()
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [
+        {"type": "image_url", "image_url": {"url": image_url(image)}} for image in message.images
+    ]
+    return {"role": message.role, "content": parts}
 
 
 def _body_kind(response: httpx.Response, call: _http.Call) -> str:

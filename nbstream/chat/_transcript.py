@@ -16,6 +16,9 @@ it (``update_display_data``, by display id) whenever an answer ends. It has thre
   be rendered unsanitised;
 - ``text/plain``.
 
+An image a user sent is, in all three, a placeholder line (type, pixels, bytes): its
+bytes are never saved, and a saved notebook never loads a picture from anywhere.
+
 Nothing here has a clock, an id or an address, so the same conversation always gives
 the same bytes.
 """
@@ -26,21 +29,42 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._bundle import short_model
+from .._images import placeholder, summary
 from .._markdown import close_open_fence, defang, escape_html
+from .._types import Image
 
 TRANSCRIPT_HEADING = "nbstream chat"
 TRANSCRIPT_MIME_TYPE = "application/vnd.nbstream.transcript.v1+json"
 _ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
 _STATUS_NOTES = {"interrupted": "■ stopped", "error": "▲ error"}
 _TURN_KEYS = ("role", "content", "status", "stats", "reasoning", "error")
+_IMAGE_KEYS = ("label", "mime", "width", "height", "bytes", "sha256")
+
+
+def image_turn(image: Image) -> dict[str, Any]:
+    """An image as a turn carries it: the thumbnail's data URI (the live widget only)
+    and the placeholder line everything saved shows instead."""
+    return {"label": placeholder(image), **summary(image), "src": image.data_uri()}
 
 
 def transcript_payload(model: str, turns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The messages for nbstream's front end (rendered there as untrusted Markdown)."""
-    return {
-        "model": short_model(model),
-        "turns": [{k: turn[k] for k in _TURN_KEYS if k in turn} for turn in turns],
-    }
+    """The messages for nbstream's front end (rendered there as untrusted Markdown).
+
+    Images are placeholders (no ``src``): a saved notebook holds no picture bytes, and
+    its transcript never loads anything.
+    """
+    return {"model": short_model(model), "turns": [_saved(turn) for turn in turns]}
+
+
+def _saved(turn: Mapping[str, Any]) -> dict[str, Any]:
+    saved = {k: turn[k] for k in _TURN_KEYS if k in turn}
+    if turn.get("images"):
+        saved["images"] = [{k: i.get(k) for k in _IMAGE_KEYS} for i in turn["images"]]
+    return saved
+
+
+def _labels(turn: Mapping[str, Any]) -> list[str]:
+    return [str(image.get("label", "[image]")) for image in turn.get("images") or ()]
 
 
 def transcript_markdown(model: str, turns: Sequence[Mapping[str, Any]]) -> str:
@@ -53,6 +77,8 @@ def transcript_markdown(model: str, turns: Sequence[Mapping[str, Any]]) -> str:
         role = str(turn.get("role", "assistant"))
         body = defang(close_open_fence(str(turn.get("content", ""))))
         block = f"**{_ROLE_TITLES.get(role, role)}:**\n\n{body}" if body else f"**{role}:**"
+        for label in _labels(turn):
+            block += f"\n\n*{escape_html(label)}*"
         note = _STATUS_NOTES.get(str(turn.get("status", "")))
         if note:
             error = turn.get("error")
@@ -68,6 +94,7 @@ def transcript_plain(model: str, turns: Sequence[Mapping[str, Any]]) -> str:
     for turn in turns:
         role = _ROLE_TITLES.get(str(turn.get("role")), str(turn.get("role")))
         lines.append(f"{role}: {turn.get('content', '')}")
+        lines.extend(_labels(turn))
         note = _STATUS_NOTES.get(str(turn.get("status", "")))
         if note:
             lines.append(f"[{note}{': ' + str(turn['error']) if turn.get('error') else ''}]")

@@ -21,13 +21,18 @@ What the saved notebook shows: see :mod:`._transcript` — the widget is followe
 a Markdown transcript display that is replaced each time an answer ends.
 
 ``chat.messages`` is what the model is sent next time: user and assistant turns (the
-system prompt is kept apart in ``chat.system``). An exchange that failed stays on screen,
-marked, but is left out, so the next question never follows an unanswered one; an
-answer stopped with text is kept, since the user saw it.
+system prompt is kept apart in ``chat.system``), with ``images`` on a turn that carried
+some (``chat.send(text, images=[fig])``, or pasted or dropped into the input box: the
+browser sends each file's bytes as a buffer of the ``send`` message). The images stay in
+the kernel, by hash; the synced turns carry what the widget shows (a data-URI thumbnail
+and a placeholder line), and the saved transcript only the placeholder. An exchange
+that failed stays on screen, marked, but is left out, so the next question never
+follows an unanswered one; an answer stopped with text is kept, since the user saw it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -39,14 +44,16 @@ from traitlets import Bool, Dict, Int, List, Unicode, observe, validate
 
 from .._bundle import short_model, status_line
 from .._exceptions import UsageError
+from .._images import from_bytes, to_image
 from .._request import Settings, resolve, split_keywords
 from .._response import Response
 from .._specs import DEFAULT_REGISTRY
-from .._types import Message
+from .._types import Image, Message
 from ._generation import Generation
 from ._transcript import (
     TRANSCRIPT_MIME_TYPE,
     chat_repr,
+    image_turn,
     transcript_markdown,
     transcript_payload,
     transcript_plain,
@@ -91,7 +98,7 @@ class Chat:
         model: str | None = None,
         system: str | None = None,
         *,
-        messages: Iterable[Mapping[str, str] | Message] = (),
+        messages: Iterable[Mapping[str, Any] | Message] = (),
         max_rate: float = 20.0,
         **options: Any,
     ) -> None:
@@ -106,7 +113,8 @@ class Chat:
         self.last_response: Response | None = None
         # The default's name, not its expansion: an alias keeps its options.
         spec = DEFAULT_REGISTRY.default_spec() if model is None else model
-        turns = [_turn_of(m) for m in messages]
+        self._images: dict[str, Image] = {}  # by hash: the turns carry only what is shown
+        turns = [self._turn_of(m) for m in messages]
         self.widget = ChatWidget(model=spec, turns=turns)
         self.widget.on_msg(self._on_message)
 
@@ -121,15 +129,26 @@ class Chat:
 
     # -- Python API: what the buttons do ----------------------------------------------
 
-    def send(self, text: str) -> None:
-        """Ask ``text``; the answer streams into the widget (``wait()`` blocks for it)."""
-        if not isinstance(text, str) or not text.strip():
+    def send(self, text: str, images: Iterable[Any] = ()) -> None:
+        """Ask ``text``; the answer streams into the widget (``wait()`` blocks for it).
+
+        ``images`` go with the question: matplotlib figures, PIL images, IPython
+        ``Image`` objects or image outputs (see :func:`nbstream._images.to_image`).
+        """
+        pictures = _images_of(images)
+        if not isinstance(text, str) or not (text.strip() or pictures):
             raise UsageError("Nothing to send: write a question, e.g. chat.send('Hello').")
         with self._lock:
             if self._running is not None:
                 raise UsageError(BUSY)
             settings = self._settings()
-            request = settings.request(text, history=self.messages)
+            history = [
+                Message(m["role"], m["content"], tuple(m.get("images", ()))) for m in self.messages
+            ]
+            request = settings.request(text, history=history)
+            if pictures:
+                asked = dataclasses.replace(request.messages[-1], images=pictures)
+                request = dataclasses.replace(request, messages=(*request.messages[:-1], asked))
             self._count += 1
             generation = Generation(
                 self._count,
@@ -141,7 +160,7 @@ class Chat:
             self._running = generation
             widget = self.widget
             with widget.hold_sync():
-                widget.turns = [*widget.turns, {"role": "user", "content": text}]
+                widget.turns = [*widget.turns, self._user_turn(text, pictures)]
                 widget.generation = generation.number
                 widget.notice = ""
                 widget.busy = True
@@ -149,6 +168,15 @@ class Chat:
             target=self._work, args=(generation,), name="nbstream-chat", daemon=True
         )
         worker.start()
+
+    def _user_turn(self, text: str, pictures: tuple[Image, ...]) -> dict[str, Any]:
+        """The user's turn as the widget shows it; the images themselves are kept here."""
+        turn: dict[str, Any] = {"role": "user", "content": text}
+        if pictures:
+            for picture in pictures:
+                self._images[picture.sha256] = picture
+            turn["images"] = [image_turn(picture) for picture in pictures]
+        return turn
 
     def _settings(self) -> Settings:
         """What the next send asks for: the model (an alias with its options), then
@@ -197,13 +225,39 @@ class Chat:
         self._publish_transcript()
 
     @property
-    def messages(self) -> list[dict[str, str]]:
-        """The history the model is sent next: ``[{"role", "content"}, …]``."""
-        return [
-            {"role": t["role"], "content": t["content"]}
-            for t in self.widget.turns
-            if t.get("in_history", True)
-        ]
+    def messages(self) -> list[dict[str, Any]]:
+        """The history the model is sent next: ``[{"role", "content"}, …]``.
+
+        A message that carried images also has ``"images"``: a tuple of
+        :class:`~nbstream._types.Image` (bytes, mime, pixels).
+        """
+        messages: list[dict[str, Any]] = []
+        for turn in self.widget.turns:
+            if not turn.get("in_history", True):
+                continue
+            message: dict[str, Any] = {"role": turn["role"], "content": turn["content"]}
+            if turn.get("images"):
+                message["images"] = tuple(self._images[i["sha256"]] for i in turn["images"])
+            messages.append(message)
+        return messages
+
+    def _turn_of(self, message: Mapping[str, Any] | Message) -> dict[str, Any]:
+        role: Any
+        content: Any
+        images: Any
+        if isinstance(message, Message):
+            role, content, images = message.role, message.content, message.images
+        else:
+            role, content = message.get("role"), message.get("content")
+            images = message.get("images") or ()
+        if role not in ("user", "assistant") or not isinstance(content, str):
+            raise UsageError(
+                "Each message must be {'role': 'user' or 'assistant', 'content': text}; "
+                "pass the system prompt as system=."
+            )
+        if role == "user":
+            return self._user_turn(content, _images_of(images))
+        return {"role": role, "content": content}
 
     # -- the worker ---------------------------------------------------------------------
 
@@ -230,13 +284,14 @@ class Chat:
 
     # -- messages from the front end ----------------------------------------------------
 
-    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _on_message(self, _widget: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
         try:
             if kind == "send":
-                self.send(str(content.get("text", "")))
+                pasted = _pasted(content.get("images"), buffers)
+                self.send(str(content.get("text", "")), images=pasted)
             elif kind == "stop":
                 self.stop()
             elif kind == "reset":
@@ -299,16 +354,30 @@ def chat(model: str | None = None, system: str | None = None, **options: Any) ->
     return Chat(model, system, **options)
 
 
-def _turn_of(message: Mapping[str, str] | Message) -> dict[str, Any]:
-    if isinstance(message, Message):
-        return {"role": message.role, "content": message.content}
-    role, content = message.get("role"), message.get("content")
-    if role not in ("user", "assistant") or not isinstance(content, str):
-        raise UsageError(
-            "Each message must be {'role': 'user' or 'assistant', 'content': text}; "
-            "pass the system prompt as system=."
-        )
-    return {"role": role, "content": content}
+def _images_of(values: Iterable[Any]) -> tuple[Image, ...]:
+    """Each value as an :class:`Image`, or one sentence naming the first that is not one."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        values = [values]
+    pictures: list[Image] = []
+    for number, value in enumerate(values, 1):
+        picture = to_image(value)
+        if picture is None:
+            raise UsageError(
+                f"Image {number} is a {type(value).__name__}, not an image; chat.send(images=…) "
+                "takes matplotlib figures, PIL images, IPython Image objects or image outputs."
+            )
+        pictures.append(picture)
+    return tuple(pictures)
+
+
+def _pasted(described: Any, buffers: Any) -> tuple[Image, ...]:
+    """Images pasted or dropped into the input: one buffer each, described in order
+    (the bytes, not the browser's type, decide what each is)."""
+    kinds = described if isinstance(described, list) else []
+    buffers = list(buffers or ())
+    if len(kinds) != len(buffers):
+        raise UsageError("The pasted images did not all arrive; paste them again.")
+    return tuple(from_bytes(bytes(buffer)) for buffer in buffers)
 
 
 def _answer_turn(response: Response, kept: bool) -> dict[str, Any]:

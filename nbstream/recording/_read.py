@@ -8,9 +8,9 @@ to first token and the rate come out as the same floats.
 The match key — what must be equal for a recording to answer a request — is the
 model (an in-kernel model by its file name only, so a recording made on one machine
 replays on another; recordings store nothing more, though older ones hold the absolute
-path), the messages (or the prompt with ``raw``), ``raw``, temperature,
-max_tokens, seed, stop strings and the JSON-able backend options other than the model's
-load options. With a ``replay:PATH`` spec the model is not part of the key. The
+path), the messages (or the prompt with ``raw``; an image by its content hash), ``raw``,
+temperature, max_tokens, seed, stop strings and the JSON-able backend options other
+than the model's load options. With a ``replay:PATH`` spec the model is not part of the key. The
 endpoint (base URL, key variable, timeout) never is: the same request to a server on
 another port is the same exchange. When several recordings match, the latest one wins,
 so recording again replaces an answer. Nothing else is ever substituted: no match is an
@@ -75,7 +75,7 @@ def key_fields(request: dict[str, Any], *, any_model: bool = False) -> dict[str,
     raw = bool(request.get("raw"))
     return {
         "model": model,
-        "messages": None if raw else request.get("messages"),
+        "messages": None if raw else _by_hash(request.get("messages")),
         "prompt": request.get("prompt") if raw else None,
         "raw": raw,
         "temperature": request.get("temperature"),
@@ -84,6 +84,18 @@ def key_fields(request: dict[str, Any], *, any_model: bool = False) -> dict[str,
         "stop": list(request.get("stop") or ()),
         "options": options,
     }
+
+
+def _by_hash(messages: Any) -> Any:
+    """Messages with each image reduced to its hash: the hash alone decides the match."""
+    if not isinstance(messages, list):
+        return messages
+    return [
+        {**m, "images": [i.get("sha256") for i in m["images"]]}
+        if isinstance(m, dict) and m.get("images")
+        else m
+        for m in messages
+    ]
 
 
 def find(sources: Sequence[str], request: Request, *, any_model: bool = False) -> Exchange:
@@ -134,6 +146,9 @@ def describe(key: dict[str, Any]) -> str:
         words.append("--raw")
     if not key["raw"] and len(key["messages"] or ()) > 1:
         words.append(f"({len(key['messages'])} messages)")
+    pictures = sum(len(m.get("images") or ()) for m in key["messages"] or ())
+    if pictures:
+        words.append(f"(+{pictures} image{'s' if pictures > 1 else ''}, matched by hash)")
     if key["options"]:
         words.append(f"options {json.dumps(key['options'], sort_keys=True)}")
     return " ".join(words)

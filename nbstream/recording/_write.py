@@ -10,7 +10,9 @@ it; reading and matching them is :mod:`._read`'s job.
 Secrets never reach the file: a :class:`Request` holds no key (only the *name* of the
 variable), backend options whose names look like credentials (``api_key``,
 ``headers``…) are dropped, and the values of credential-like environment variables are
-masked as ``***`` wherever they appear, in the prompt and in the answer alike. The same
+masked as ``***`` wherever they appear, in the prompt and in the answer alike. Images
+are kept as their content hash, size, type and pixels, never their bytes: a recording
+stays small and shows no picture, and a replay matches an image by its hash. The same
 masking is applied to a request before it is looked up, so a replay finds it and an
 error message never shows the key.
 
@@ -30,9 +32,10 @@ from dataclasses import replace
 from typing import Any
 
 from .._exceptions import NbstreamError, UsageError
+from .._images import summary
 from .._secrets import SECRET_NAME, mask, secret_values
 from .._stream import Ending
-from .._types import Chunk, Request
+from .._types import Chunk, Message, Request
 
 FORMAT_VERSION = 1
 
@@ -122,7 +125,7 @@ def request_dict(request: Request) -> dict[str, Any]:
     return {
         "backend": request.backend,
         "model": public_model(request.backend, request.model),
-        "messages": [m.as_dict() for m in request.messages],
+        "messages": [_message(m) for m in request.messages],
         "prompt": request.prompt,
         "raw": request.raw,
         "temperature": request.temperature,
@@ -131,6 +134,14 @@ def request_dict(request: Request) -> dict[str, Any]:
         "stop": list(request.stop),
         "options": options,
     }
+
+
+def _message(message: Message) -> dict[str, Any]:
+    """A message as recorded: an image by its hash, size, type and pixels, never its bytes."""
+    recorded: dict[str, Any] = message.as_dict()
+    if message.images:
+        recorded["images"] = [summary(image) for image in message.images]
+    return recorded
 
 
 def public_model(backend: str, model: str) -> str:

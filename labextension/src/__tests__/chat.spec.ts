@@ -37,8 +37,10 @@ class FakeModel {
       handler(...args);
     }
   }
-  send(content: Record<string, unknown>): void {
+  buffers: (ArrayBuffer[] | undefined)[] = [];
+  send(content: Record<string, unknown>, _callbacks?: unknown, buffers?: ArrayBuffer[]): void {
     this.sent.push(content);
+    this.buffers.push(buffers);
   }
 }
 
@@ -127,5 +129,29 @@ describe('the chat widget', () => {
     await frame();
     expect(seen).toEqual(['```\nx\n```']);
     expect(el.querySelector('.from-lab')).not.toBeNull();
+  });
+
+  it('shows a user turn\'s inline images as thumbnails, and never loads a remote one', async () => {
+    start();
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    model.set({
+      turns: [
+        {
+          role: 'user',
+          content: 'What is this?',
+          images: [
+            { label: '[image: PNG, 2×1 px, 8 bytes]', src: png },
+            { label: '[image: PNG, 9×9 px, 99 bytes]', src: 'https://example.com/x.png' }
+          ]
+        }
+      ]
+    });
+    await frame();
+    const body = el.querySelector('.nbstream-chat-user .nbstream-chat-body');
+    const thumbs = body?.querySelectorAll('img') ?? [];
+    expect(thumbs).toHaveLength(1);
+    expect((thumbs[0] as HTMLImageElement).src).toBe(png);
+    expect((thumbs[0] as HTMLImageElement).alt).toBe('[image: PNG, 2×1 px, 8 bytes]');
+    expect(body?.querySelector('.nbstream-chat-image-label')?.textContent).toBe('[image: PNG, 9×9 px, 99 bytes]');
   });
 });

@@ -27,7 +27,11 @@ function outputArea(widgetText: string): { area: HTMLElement; widget: HTMLElemen
 }
 
 const TURNS = [
-  { role: 'user', content: 'Hi <b>there</b>' },
+  {
+    role: 'user',
+    content: 'Hi <b>there</b>',
+    images: [{ label: '[image: PNG, 4×3 px, 70 bytes]', src: 'data:image/png;base64,iVBORw0KGgo=' }]
+  },
   { role: 'assistant', content: 'Hello **you** [x](javascript:alert(1))', status: 'done', stats: 'm · 3 tokens' }
 ];
 
@@ -54,6 +58,13 @@ async function transcript(host: HTMLElement): Promise<TranscriptRenderer> {
 afterEach(() => document.body.replaceChildren());
 
 describe('the saved transcript', () => {
+  it('shows images as placeholder lines and loads no picture', async () => {
+    const { child } = outputArea('Error displaying widget: model not found');
+    await transcript(child);
+    expect(child.querySelector('img')).toBeNull();
+    expect(child.querySelector('.nbstream-chat-image-label')?.textContent).toBe('[image: PNG, 4×3 px, 70 bytes]');
+  });
+
   it('shows the conversation in place of a widget that cannot be shown', async () => {
     const { widget, child } = outputArea('Error displaying widget: model not found');
     const renderer = await transcript(child);

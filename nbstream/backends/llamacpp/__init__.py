@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
+from ... import _images
 from ..._exceptions import UsageError
 from ..._types import Cancel, Chunk, Request
 from ._loop import GuardedProcessors, generate_chunks
@@ -50,6 +51,7 @@ class LlamaBackend:
     def stream(
         self, request: Request, cancel: Cancel | None = None
     ) -> Generator[Chunk, None, None]:
+        _refuse_images(request)
         llama_cpp = llama_cpp_module()
         model = _model(request)
         prompt = _prompt(request, model, llama_cpp)
@@ -82,6 +84,7 @@ class LlamaBackend:
 
     def describe(self, request: Request) -> dict[str, Any]:
         """The model, its load options, the final prompt text and the sampling settings."""
+        _refuse_images(request)
         llama_cpp = llama_cpp_module()
         model = _model(request)
         prompt = _prompt(request, model, llama_cpp)
@@ -102,6 +105,23 @@ class LlamaBackend:
                 **{k: v for k, v in _sampling(request).items() if k != "temp"},
             },
         }
+
+
+def _refuse_images(request: Request) -> None:
+    """Images get a sentence, before any model loads: this backend reads text only.
+
+    nbstream runs its own token loop over a text prompt (see :mod:`._loop`), not
+    llama-cpp-python's chat handlers, the only place its vision (LLaVA-style ``mmproj``)
+    support lives; and ``chat_handler`` is not a load option. So no model loaded here
+    can see an image, and dropping it silently would answer a question nobody asked.
+    """
+    _images.refuse_raw(request)
+    _images.refuse(
+        request,
+        "the in-kernel llama: backend reads text only",
+        "send it to a vision model through openai: (llama.cpp's server started with "
+        "--mmproj, vLLM, OpenAI) or ollama: (e.g. ollama:llava), or take the image out",
+    )
 
 
 def _model(request: Request) -> LoadedModel:
