@@ -41,8 +41,10 @@ from bench._baselines import raw_generate_loop as _raw_generate_loop
 from nbstream.backends.llamacpp._models import get_model
 _cells = []
 _ev = get_ipython().events
-_ev.register("pre_run_cell", lambda *a: _cells.append({{"start": time.perf_counter()}}))
-_ev.register("post_run_cell", lambda *a: _cells[-1].__setitem__("end", time.perf_counter()))
+_ev.register("pre_run_cell", lambda *a: _cells.append(
+    {{"start": time.perf_counter(), "cpu_start": time.process_time()}}))
+_ev.register("post_run_cell", lambda *a: _cells[-1].update(
+    end=time.perf_counter(), cpu_end=time.process_time()))
 _orig_stream = _lc.BACKEND.stream
 def _timed_stream(request, cancel=None):
     first = True
@@ -57,8 +59,9 @@ _lc.BACKEND.stream = _timed_stream
 RAW = """
 _m = get_model({path!r}, {{"n_ctx": 8192}})
 _toks = _m.llama.tokenize({prompt!r}.encode())
+_c0 = time.process_time()
 _text, _s = _raw_generate_loop(_m.llama, _toks, {n})
-print(json.dumps({{"seconds": _s}}))
+print(json.dumps({{"seconds": _s, "cpu": time.process_time() - _c0}}))
 """
 
 NAIVE = """
