@@ -55,6 +55,9 @@ class Response:
         """A JSON-ready dict (the ``application/vnd.nbstream.v1+json`` payload uses it)."""
         # Field by field, not dataclasses.asdict(): that deep-copies every value (~40 µs;
         # the live output makes one of these per update) and all of them are immutable.
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["usage"] = self.usage.as_dict()
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(Response))
