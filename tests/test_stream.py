@@ -323,3 +323,22 @@ def test_chunk_keeps_the_dataclass_contract() -> None:
     assert dataclasses.replace(chunk, text="u") == Chunk("u", *values[1:])
     with pytest.raises(dataclasses.FrozenInstanceError):
         chunk.text = "changed"  # type: ignore[misc]
+
+
+def test_the_accumulated_text_read_between_chunks_is_everything_so_far() -> None:
+    # Each read joins only the parts added since the last one (the live output reads ~20
+    # times a second); every read must still be the whole text so far.
+    from nbstream._accumulate import Accumulator
+
+    acc = Accumulator()
+    text = reasoning = ""
+    for i in range(50):
+        chunk = Chunk(text=f"t{i} " * (i % 3), reasoning=f"r{i}" if i % 4 == 0 else "")
+        acc.add(chunk)
+        text += chunk.text
+        reasoning += chunk.reasoning
+        if i % 5 != 4:  # some adds go unread
+            assert (acc.text, acc.reasoning) == (text, reasoning)
+    acc.release("held", "back")
+    assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
+    assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
