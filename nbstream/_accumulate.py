@@ -4,7 +4,8 @@ Kept apart from transport and display so that every backend, the live output, th
 widget and replay agree on what an answer *is*. ``add`` is the only thing on the
 generation's hot path, so it only appends; joining happens when someone reads ``text``
 (the live output does that at most ~20 times a second, from its own thread — a list
-append and ``str.join`` are each atomic under the GIL, so readers see a consistent prefix).
+append and a slice are each atomic under the GIL, so readers see a consistent prefix;
+each read joins only the parts appended since the last one).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ class Accumulator:
     """Collects chunks. No clock and no I/O: timing belongs to the caller."""
 
     __slots__ = (
+        "_reasoning_joined",
         "_reasoning_parts",
+        "_text_joined",
         "_text_parts",
         "finish_reason",
         "model",
@@ -27,6 +30,9 @@ class Accumulator:
     def __init__(self) -> None:
         self._text_parts: list[str] = []
         self._reasoning_parts: list[str] = []
+        # What a reader joined last, and of how many parts: (text, count), set as one.
+        self._text_joined = ("", 0)
+        self._reasoning_joined = ("", 0)
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.model: str | None = None
@@ -59,12 +65,13 @@ class Accumulator:
 
     @property
     def text(self) -> str:
-        # Never compact the list here: a reader thread doing so could drop an append.
-        return "".join(self._text_parts)
+        text, self._text_joined = _joined(self._text_parts, self._text_joined)
+        return text
 
     @property
     def reasoning(self) -> str:
-        return "".join(self._reasoning_parts)
+        reasoning, self._reasoning_joined = _joined(self._reasoning_parts, self._reasoning_joined)
+        return reasoning
 
     @property
     def completion_tokens(self) -> int:
@@ -72,6 +79,22 @@ class Accumulator:
         if self.usage is not None and self.usage.completion_tokens is not None:
             return self.usage.completion_tokens
         return self.tokens
+
+
+def _joined(parts: list[str], last: tuple[str, int]) -> tuple[str, tuple[str, int]]:
+    """The parts joined, reusing the last join: only the parts appended since are joined.
+
+    Joining all of them on each live update cost ~0.1 ms at 6,000 tokens (measured, a fifth
+    of an update's work in a kernel). Never compact the list: a reader doing so could drop
+    an append. Parts are only appended, so any ``(text, count)`` pair a reader stored
+    (readers may race) is a correct join of the first ``count`` parts.
+    """
+    text, count = last
+    end = len(parts)
+    if end == count:
+        return text, last
+    text += "".join(parts[count:end])
+    return text, (text, end)
 
 
 def _merge_usage(old: Usage | None, new: Usage) -> Usage:

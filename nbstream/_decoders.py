@@ -41,9 +41,9 @@ class UTF8Decoder:
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def decode(self, data: bytes) -> str:
-        return self._decoder.decode(data)
+        # The codec's own bound method: no wrapper call per token (the llama.cpp loop
+        # decodes every token through this).
+        self.decode: Callable[[bytes], str] = self._decoder.decode
 
     def flush(self) -> str:
         """Return what is left: an incomplete sequence at the very end becomes U+FFFD."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import _wire
-from ._bundle import build
+from ._bundle import LiveBundle
 from ._exceptions import Interrupted, NbstreamError
 from ._live import Bundle, LiveOutput, Publisher
 from ._request import Settings, metadata_params, resolve, split_keywords
@@ -72,8 +72,10 @@ def show_live(
 ) -> Outcome:
     """Stream ``request`` into a live output; return how it ended (the caller raises)."""
 
+    bundle = LiveBundle(fmt=fmt, params=params)
+
     def render() -> Bundle:
-        return build(generation.snapshot(), fmt=fmt, params=params)
+        return bundle(generation.snapshot())
 
     routed = route(request, record)
     if not routed.instant:

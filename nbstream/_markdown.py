@@ -47,19 +47,17 @@ _RUN = re.compile(r"`+")
 _DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:", re.MULTILINE)
 
 
+_Opener = tuple[str, bool] | None
+"""The fence state between lines: the open fence's run and whether its content is surely
+code (the fence starts its line), or None outside a fenced block."""
+
+
 def open_fence(markdown: str) -> str | None:
     """The fence (its run of backticks or tildes) still open at the end, or None."""
-    opener: str | None = None
+    opener: _Opener = None
     for line in markdown.split("\n"):
-        fence = _FENCE.match(line)
-        if fence is None:
-            continue
-        if opener is None:
-            if _opens(fence):
-                opener = fence.group(2)
-        elif _closes(fence, opener):
-            opener = None
-    return opener
+        opener = _next_opener(line, opener)
+    return opener[0] if opener is not None else None
 
 
 def close_open_fence(markdown: str) -> str:
@@ -118,27 +116,66 @@ def defang(markdown: str) -> str:
     is treated as text: at worst an entity shows inside code, never a live link.
     """
     out: list[str] = []
-    prose: list[str] = []
-    opener: tuple[str, bool] | None = None  # (fence, its content is surely code)
+    opener: _Opener = None
     for line in markdown.split("\n"):
-        fence = _FENCE.match(line)
-        if opener is None:
-            if fence is not None and _opens(fence):
-                opener = (fence.group(2), fence.group(1) == "")
-                out.extend(_flush(prose))
-            prose.append(line)
-            continue
-        if fence is not None and _closes(fence, opener[0]):
-            prose.append(line)
-            opener = None
-            continue
-        if opener[1]:
-            out.extend(_flush(prose))
-            out.append(line)
-        else:
-            prose.append(line)
-    out.extend(_flush(prose))
+        shown, opener = _defang_next(line, opener)
+        out.append(shown)
     return "\n".join(out)
+
+
+class SafeMarkdown:
+    """``defang(close_open_fence(text))`` for one text that grows, as a live answer does.
+
+    Both go line by line, and what a line becomes depends only on the fence state the
+    lines before it leave: so the lines before the last newline are done once and kept
+    (with that state), and each call does only the new lines. The whole answer was
+    defanged again on every live update, ~20 a second: O(n²) over an answer, ~1 ms per
+    update for 30 KB of Markdown (measured). A text that is not an extension of the last
+    one is started afresh; the result is always exactly the one-shot functions'.
+    """
+
+    __slots__ = ("_done", "_opener", "_source")
+
+    def __init__(self) -> None:
+        self._source = ""  # the finished lines done so far (ends with a newline, or empty)
+        self._done = ""  # what they became, each followed by a newline
+        self._opener: _Opener = None  # the fence state after them
+
+    def __call__(self, text: str) -> str:
+        if not text.startswith(self._source):  # not the same text: start again
+            self._source, self._done, self._opener = "", "", None
+        cut = text.rfind("\n") + 1
+        if cut > len(self._source):
+            done, opener = [self._done], self._opener
+            for line in text[len(self._source) : cut - 1].split("\n"):
+                shown, opener = _defang_next(line, opener)
+                done.append(shown + "\n")
+            self._source, self._done, self._opener = text[:cut], "".join(done), opener
+        tail = text[cut:]
+        shown, opener = _defang_next(tail, self._opener)
+        if opener is None:
+            return self._done + shown
+        # close_open_fence's closing line, defanged as defang() would do it.
+        closing, _ = _defang_next(opener[0], opener)
+        return self._done + shown + ("\n" if tail else "") + closing
+
+
+def _next_opener(line: str, opener: _Opener) -> _Opener:
+    """The fence state after ``line``."""
+    fence = _FENCE.match(line)
+    if fence is None:
+        return opener
+    if opener is None:
+        return (fence.group(2), fence.group(1) == "") if _opens(fence) else None
+    return None if _closes(fence, opener[0]) else opener
+
+
+def _defang_next(line: str, opener: _Opener) -> tuple[str, _Opener]:
+    """What ``line`` becomes after the fence state ``opener``, and the state after it."""
+    after = _next_opener(line, opener)
+    if opener is not None and after is not None and opener[1]:
+        return line, after  # inside a block that is surely code: as written
+    return _defang_line(line), after
 
 
 def escape_html(text: str) -> str:
@@ -156,14 +193,6 @@ def _closes(fence: re.Match[str], opener: str) -> bool:
     return run[0] == opener[0] and len(run) >= len(opener) and fence.group(3).strip(" \t") == ""
 
 
-def _flush(prose: list[str]) -> list[str]:
-    if not prose:
-        return []
-    lines = [_defang_line(line) for line in prose]
-    prose.clear()
-    return ["\n".join(lines)]
-
-
 def _defang_line(line: str) -> str:
     """One line, its code spans kept as they are (CommonMark's rule: equal runs).
 
@@ -171,6 +200,8 @@ def _defang_line(line: str) -> str:
     every character: this runs on every live update of a long answer (about 3.5 ms for
     30 KB walked in Python, a few percent of an in-kernel model's speed).
     """
+    if "`" not in line and "\\" not in line:
+        return _defang_text(line)  # no code span, no escape: two memchr scans, no regex
     pieces: list[str] = []
     text_start = 0
     i = 0
@@ -201,9 +232,17 @@ def _closing_run(line: str, start: int, length: int) -> int | None:
 
 
 def _defang_text(text: str) -> str:
-    text = _IMAGE.sub(lambda m: f"{m.group(1)}🖼 [{'image' if m.group(2) else ''}{m.group(2)}", text)
-    text = _TARGET_OPEN.sub(_link_target, text)
-    text = _DEFINITION.sub(_definition, text)
+    # Each pattern needs its literal (`![`, `](`, `]:`); a substring test is ~100× faster
+    # than letting the regex try every position. Measured: 1.47 → 0.2 ms per update
+    # for an 18 KB answer with none of them (the live bundle runs this ~20 times a second).
+    if "![" in text:
+        text = _IMAGE.sub(
+            lambda m: f"{m.group(1)}🖼 [{'image' if m.group(2) else ''}{m.group(2)}", text
+        )
+    if "](" in text:
+        text = _TARGET_OPEN.sub(_link_target, text)
+    if "]:" in text:
+        text = _DEFINITION.sub(_definition, text)
     return escape_html(text)
 
 

@@ -102,16 +102,31 @@ def safe_url(url: str, secret: str | None = None) -> str:
 class _Held:
     """One channel of a stream (text or reasoning): masked text out, a possible key held."""
 
-    __slots__ = ("held", "secrets")
+    __slots__ = ("_firsts", "_pairs", "held", "secrets")
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self.secrets = secrets
         self.held = ""
+        # Text holding none of the secrets' first two characters contains no secret, and
+        # the only start of one it can end with is a secret's first character: then the
+        # answer needs no further search (the full one costs ~1.7 µs a token, measured:
+        # about 1 % of the in-kernel tiny model's time per token when a key is in the env).
+        self._firsts = frozenset(secret[:1] for secret in secrets)
+        self._pairs = tuple(dict.fromkeys(secret[:2] for secret in secrets))
 
     def feed(self, text: str) -> str:
         """The text that is safe to show now, masked (``text`` itself if it is unchanged)."""
         secrets = self.secrets
         buffer = self.held + text if self.held else text
+        for pair in self._pairs:
+            if pair in buffer:
+                break
+        else:
+            if buffer[-1:] in self._firsts:
+                self.held = buffer[-1]
+                return buffer[:-1]
+            self.held = ""
+            return buffer
         cut = partial_start(buffer, secrets)
         if cut < len(buffer):
             cut = _before_whole_keys(buffer, cut, secrets)

@@ -71,7 +71,7 @@ class Usage:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Chunk:
     """A piece of a streamed answer: new text only, never the text so far.
 
@@ -94,6 +94,30 @@ class Chunk:
     model: str | None = None
     tokens: int = 0
     at: float | None = None
+
+    def __init__(
+        self,
+        text: str = "",
+        reasoning: str = "",
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        tokens: int = 0,
+        at: float | None = None,
+    ) -> None:
+        # The generated __init__ of a frozen dataclass sets each field through
+        # object.__setattr__: ~1 µs a chunk, a chunk per token (~0.7 % of the in-kernel
+        # model's time per token at 2,000 tokens). One dict update is ~0.35 µs. Same
+        # signature as the generated one (tests/test_stream.py checks it against the fields).
+        self.__dict__.update(
+            text=text,
+            reasoning=reasoning,
+            finish_reason=finish_reason,
+            usage=usage,
+            model=model,
+            tokens=tokens,
+            at=at,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from nbstream._bundle import build
-from nbstream._markdown import defang
+from nbstream._bundle import LiveBundle, build
+from nbstream._markdown import SafeMarkdown, close_open_fence, defang
 from nbstream._response import Response
 from nbstream.chat._transcript import transcript_markdown
 
@@ -127,3 +127,41 @@ def test_cell_answers_and_the_transcript_are_defanged() -> None:
     )
     turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": evil}]
     assert_inert(html_of(transcript_markdown("openai:m", turns)))
+
+
+GROWING = st.lists(
+    st.one_of(FRAGMENTS, st.sampled_from(["~~~", "````", "```py", "``` `x", "    ", "é🙂"])),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(GROWING, st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=60))
+def test_a_growing_answer_is_made_safe_exactly_as_the_whole_text(
+    text: str, steps: list[int]
+) -> None:
+    # SafeMarkdown keeps the finished lines of a live answer; each result must be what
+    # defang(close_open_fence()) makes of the text so far, whatever the fences did.
+    safe = SafeMarkdown()
+    cut = 0
+    for step in [*steps, len(text)]:
+        cut = min(len(text), cut + step)
+        assert safe(text[:cut]) == defang(close_open_fence(text[:cut]))
+    other = text[: len(text) // 2] + "\n[x](javascript:y)"  # not an extension: start again
+    assert safe(other) == defang(close_open_fence(other))
+
+
+def test_live_bundles_are_the_bundles_build_makes() -> None:
+    answer = "Intro <b>\n```py\nx = '<'\n" + "line [a](javascript:b)\n" * 3 + "```\ndone ![i](u)"
+    reasoning = "think ```\n<i>\n"
+    live = LiveBundle(fmt="markdown", params={"raw": True})
+    for cut in range(len(answer) + 1):
+        text, thought = answer[:cut], reasoning[: cut // 3]
+        response = Response(text=text, reasoning=thought, status="streaming", model="m")
+        data, metadata = live(response)
+        assert (data, metadata) == build(response, fmt="markdown", params={"raw": True})
+        shown = data["text/markdown"]
+        assert defang(close_open_fence(text)) in shown
+        if thought:
+            summary = "<details><summary>Reasoning</summary>\n\n"
+            assert shown.startswith(summary + defang(close_open_fence(thought)) + "\n\n")

@@ -301,3 +301,44 @@ def test_an_error_is_masked_when_made_not_rewritten(
     assert key not in "".join(traceback.format_exception(error))  # no chain to the original
     assert said.message == f"The server refused {key} (HTTP 401)."  # the backend's, untouched
     assert stream.snapshot().error == error.message
+
+
+def test_chunk_keeps_the_dataclass_contract() -> None:
+    # Chunk's __init__ is written by hand (speed: one per token); it must stay the one the
+    # dataclass would generate: the fields in order, their defaults, positional or keyword.
+    import dataclasses
+    import inspect
+
+    params = list(inspect.signature(Chunk).parameters.values())
+    fields = dataclasses.fields(Chunk)
+    assert [(p.name, p.default, p.kind) for p in params] == [
+        (f.name, f.default, inspect.Parameter.POSITIONAL_OR_KEYWORD) for f in fields
+    ]
+    values = ("t", "r", "stop", Usage(1, 2), "m", 3, 0.5)
+    chunk = Chunk(*values)
+    assert tuple(getattr(chunk, f.name) for f in fields) == values
+    assert chunk == Chunk(**{f.name: v for f, v in zip(fields, values, strict=True)})
+    assert hash(chunk) == hash(Chunk(*values))
+    assert Chunk() == Chunk(text="", tokens=0) != Chunk(text="x")
+    assert dataclasses.replace(chunk, text="u") == Chunk("u", *values[1:])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chunk.text = "changed"  # type: ignore[misc]
+
+
+def test_the_accumulated_text_read_between_chunks_is_everything_so_far() -> None:
+    # Each read joins only the parts added since the last one (the live output reads ~20
+    # times a second); every read must still be the whole text so far.
+    from nbstream._accumulate import Accumulator
+
+    acc = Accumulator()
+    text = reasoning = ""
+    for i in range(50):
+        chunk = Chunk(text=f"t{i} " * (i % 3), reasoning=f"r{i}" if i % 4 == 0 else "")
+        acc.add(chunk)
+        text += chunk.text
+        reasoning += chunk.reasoning
+        if i % 5 != 4:  # some adds go unread
+            assert (acc.text, acc.reasoning) == (text, reasoning)
+    acc.release("held", "back")
+    assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
+    assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
