@@ -33,6 +33,7 @@ from .._exceptions import NbstreamError, UsageError
 from .._secrets import SECRET_NAME, mask, secret_values
 from .._stream import Ending
 from .._types import Chunk, Request
+from ..backends.python import INTERNAL
 
 FORMAT_VERSION = 1
 
@@ -117,7 +118,10 @@ def request_dict(request: Request) -> dict[str, Any]:
     options = {
         key: value
         for key, value in request.options.items()
-        if key != "load" and not SECRET_NAME.search(key) and _is_json(value)
+        if key != "load"
+        and key not in INTERNAL  # show()'s stream, a py: function: the user's objects
+        and not SECRET_NAME.search(key)
+        and _is_json(value)
     }
     return {
         "backend": request.backend,
