@@ -384,8 +384,7 @@ def test_stop_closes_an_openai_stream_from_llama_cpp_server(llama_server: str) -
             "def story(n=3000):\n"
             "    return client.chat.completions.create(model='tiny', stream=True,\n"
             "        max_tokens=n, seed=1,\n"
-            "        messages=[{'role': 'user', 'content': 'Tell a long story.'}])\n"
-            + SLOW_READER
+            "        messages=[{'role': 'user', 'content': 'Tell a long story.'}])\n" + SLOW_READER
         )
         assert setup.status == "ok", setup.errors
         msg_id = k.submit("s = story()\nnbstream.show(SlowText(s))")
