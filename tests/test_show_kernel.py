@@ -42,6 +42,26 @@ async def awords(n, name="awords", pause=0.0):
     finally:
         closed[name] = time.time()
 
+class Ticks:  # a client-like stream: an iterator with a close() of its own, as openai's
+    def __init__(self, name="ticks", pause=0.01):
+        self.name, self.pause = name, pause
+    def __iter__(self):
+        return self
+    def __next__(self):
+        time.sleep(self.pause)
+        return "t "
+    def close(self):
+        closed[self.name] = time.time()
+
+class ATicks:  # the async kind, closed with aclose()
+    def __aiter__(self):
+        return self
+    async def __anext__(self):
+        await asyncio.sleep(0.01)
+        return "t "
+    async def aclose(self):
+        closed["aticks"] = time.time()
+
 def failing(after):
     try:
         for i in range(after):
@@ -248,6 +268,10 @@ def interrupt_after_first_update(kernel: Kernel, code: str) -> tuple[Execution, 
         ("nbstream.show(words(10**6, pause=0.01))", "words"),
         ("nbstream.show(awords(10**6, pause=0.01))", "awords"),
         ("def slow(messages):\n    return words(10**6, 'slow', 0.01)\n%llm py:slow go", "slow"),
+        # Only an explicit close() records these (no generator unwinds, no collection):
+        ("t = Ticks()\nnbstream.show(t)", "ticks"),
+        ("t = ATicks()\nnbstream.show(t)", "aticks"),
+        ("def ticking(messages):\n    return t\nt = Ticks('f')\n%llm py:ticking go", "f"),
     ],
 )
 def test_interrupt_ends_within_half_a_second_and_closes_the_source(
@@ -269,14 +293,20 @@ def test_interrupt_stops_a_function_that_blocks_without_yielding(kernel: Kernel)
     code = (
         "def blocked(messages):\n"
         "    yield 'first '\n"
-        "    time.sleep(60)\n"
+        "    try:\n"
+        "        time.sleep(60)\n"
+        "    finally:\n"
+        "        closed['blocked'] = time.time()\n"
         "    yield 'never'\n"
         "%llm py:blocked go"
     )
     run, sent = interrupt_after_first_update(kernel, code)
     assert stamp(run.errors[0]) - sent < 0.5
     assert run.final[MIME]["status"] == "interrupted"
-    assert kernel.value("[_llm.status, _llm.text]") == ["interrupted", "first "]
+    # The user's own code stopped (it runs where the interrupt lands), not only the answer.
+    status, text, stopped_at = kernel.value("[_llm.status, _llm.text, closed.get('blocked')]")
+    assert [status, text] == ["interrupted", "first "]
+    assert stopped_at is not None and stopped_at - sent < 0.5
     # A function that never returns anything stops too (nothing shown but the status).
     msg_id = kernel.submit("def sleeper(messages):\n    time.sleep(60)\n%llm py:sleeper go")
     kernel.wait_for(msg_id, "display_data")
@@ -413,14 +443,30 @@ def test_chat_with_a_function_and_stop_closes_it(tmp_path: Path) -> None:
 
     closed: dict[str, float] = {}
 
-    def ticker(messages: list[dict[str, str]]) -> Iterator[str]:
-        try:
-            yield f"{len(messages)} messages: "
-            while True:
-                time.sleep(0.02)
-                yield "tick "
-        finally:
+    class Ticks:
+        """A client-like stream with its own close(): only an explicit close() records."""
+
+        def __init__(self, count: int) -> None:
+            self.first = f"{count} messages: "
+
+        def __iter__(self) -> Ticks:
+            return self
+
+        def __next__(self) -> str:
+            first, self.first = self.first, ""
+            if first:
+                return first
+            time.sleep(0.02)
+            return "tick "
+
+        def close(self) -> None:
             closed["ticker"] = time.monotonic()
+
+    held: list[Ticks] = []
+
+    def ticker(messages: list[dict[str, str]]) -> Ticks:
+        held.append(Ticks(len(messages)))
+        return held[-1]
 
     def blocked(messages: list[dict[str, str]]) -> Any:
         time.sleep(3)

@@ -35,8 +35,11 @@ all (``%tb`` shows it, see :mod:`nbstream._exceptions`).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -90,8 +93,25 @@ def takes_options(function: Callable[..., Any]) -> bool:
     )
 
 
+# Frames of the machinery that ran the user's code, left out of its traceback (for %tb).
+_MACHINERY = (
+    os.path.dirname(os.path.dirname(__file__)) + os.sep,  # nbstream
+    os.path.dirname(asyncio.__file__) + os.sep,
+    os.path.dirname(concurrent.futures.__file__) + os.sep,
+)
+
+
 def user_error(exc: BaseException, name: str) -> StreamError:
-    """The one-line error for an exception raised by the user's code (chain it to ``exc``)."""
+    """The one-line error for an exception raised by the user's code (chain it to ``exc``).
+
+    The exception's traceback is made to start at the user's code: the frames that ran
+    it (nbstream's loop, a thread pool, the private event loop) are left out.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_MACHINERY):
+        tb = tb.tb_next
+    if tb is not None:
+        exc.__traceback__ = tb
     text = str(exc).strip().splitlines()
     what = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
     error = StreamError(
@@ -231,8 +251,6 @@ def _read_aside(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterat
 
 def _read_async(source: Any, cancel: Cancel, name: str) -> Iterator[Chunk]:
     """An async iterable, each item fetched as one task on the private event loop."""
-    import asyncio
-
     loop = _private_loop()
     reader = ShapeReader()
     running: list[asyncio.Task[Any]] = []  # the task fetching the item now, if any
@@ -268,8 +286,6 @@ def _read_async(source: Any, cancel: Cancel, name: str) -> Iterator[Chunk]:
 
 async def _aclose(running: list[Any], iterator: Any, source: Any) -> None:
     """Cancel the pending fetch, let it unwind, then close the iterator and the source."""
-    import asyncio
-
     for task in running:
         if not task.done():
             task.cancel()
@@ -300,8 +316,6 @@ def _close(iterator: Any, source: Any) -> None:
 def close_source(source: Any) -> None:
     """Close a source that may never have been read (a replayed ``show()``)."""
     if hasattr(source, "__aiter__") or hasattr(source, "aclose"):
-        import asyncio
-
         closing = asyncio.run_coroutine_threadsafe(_aclose([], None, source), _private_loop())
         with contextlib.suppress(Exception):
             closing.result(CLOSE_WAIT)
@@ -338,7 +352,6 @@ def _wait(future: Future[Any], cancel: Cancel, name: str) -> Any:
 
 def _await(awaitable: Any, cancel: Cancel, name: str) -> Any:
     """Run a coroutine (or any awaitable) on the private loop and wait for its value."""
-    import asyncio
 
     async def run() -> Any:
         return await awaitable
@@ -347,8 +360,6 @@ def _await(awaitable: Any, cancel: Cancel, name: str) -> Any:
 
 
 def _run_soon(awaitable: Any) -> None:
-    import asyncio
-
     async def run() -> None:
         with contextlib.suppress(Exception):
             await awaitable
@@ -365,8 +376,6 @@ def _private_loop() -> Any:
     global _LOOP
     with _LOOP_LOCK:
         if _LOOP is None:
-            import asyncio
-
             loop = asyncio.new_event_loop()
             threading.Thread(
                 target=loop.run_forever, name="nbstream-async-source", daemon=True
