@@ -159,7 +159,10 @@ class PythonBackend:
         return []
 
     def describe(self, request: Request) -> dict[str, Any]:
+        """What ``--dry-run`` shows: the call that would be made (an unbound name says so)."""
         function = request.options.get(FUNCTION)
+        if isinstance(function, UsageError):
+            raise function
         passes = "messages, options=…" if function and takes_options(function) else "messages"
         return {"backend": self.name, "calls": f"{request.model}({passes})"}
 
