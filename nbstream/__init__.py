@@ -2,7 +2,8 @@
 
 ``%load_ext nbstream`` registers ``%%llm`` / ``%llm`` (also as ``%%nbstream``). The
 Python API is ``generate()`` (live in the cell, returns a :class:`Response`),
-``stream()`` (chunks, no display) and ``chat()`` (the chat widget). Everything public is
+``stream()`` (chunks, no display), ``show()`` (a stream the user already holds, live)
+and ``chat()`` (the chat widget). Everything public is
 re-exported here from private modules; ``__all__`` is the whole public surface (a test
 keeps it honest).
 
@@ -30,7 +31,7 @@ from ._exceptions import (
     StreamTimeout,
     UsageError,
 )
-from ._generate import generate, stream
+from ._generate import generate, show, stream
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Chunk, Message, Request, Usage
@@ -65,6 +66,7 @@ __all__ = [
     "chat",
     "generate",
     "load_ipython_extension",
+    "show",
     "stream",
     "unload_ipython_extension",
 ]

@@ -9,6 +9,12 @@ knows a generation's secrets, so it makes the user-facing error there, once, rat
 every backend threading the secrets into every error: when masking changes the message,
 a new error of the same class and fields, which never chains back to the unmasked one.
 
+An error that reports an exception raised by the user's own code (a function named as
+the model, a stream given to ``show()``) names it in its one line and chains it as
+``__cause__``: ``err.__cause__`` (or ``sys.last_value.__cause__`` after a failed cell) is
+the user's exception, and ``%tb`` shows its traceback — the first rendering of such an
+error is the one line, any later one (which is what ``%tb`` asks for) the traceback.
+
 An error raised by ``generate()`` or ``%%llm`` carries the answer as it stood when it
 ended (``.response``: the partial text, the timings, the status); elsewhere ``.response``
 is ``None``.
@@ -45,6 +51,8 @@ class NbstreamError(Exception):
 
     message: str
     response: Response | None
+    user_code = False  # True: __cause__ is an exception from the user's own code
+    _rendered = False
 
     def __init__(self, message: str, *, response: Response | None = None) -> None:
         super().__init__(message)
@@ -66,7 +74,30 @@ class NbstreamError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows these lines instead of a traceback.
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"]
+        line = f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"
+        cause = self.__cause__
+        if self.user_code and self._rendered and cause is not None:
+            return [*_traceback_lines(cause), line]  # %tb: where the user's code raised
+        self._rendered = True
+        return [line]
+
+
+def _traceback_lines(error: BaseException) -> list[str]:
+    """``error``'s traceback as IPython formats it (plain text outside IPython)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            lines: list[str] = shell.InteractiveTB.structured_traceback(
+                type(error), error, error.__traceback__
+            )
+            return lines
+    except Exception:  # fall back to the standard format below
+        pass
+    import traceback
+
+    return "".join(traceback.format_exception(error)).splitlines()
 
 
 class UsageError(NbstreamError):

@@ -28,10 +28,11 @@ from . import _wire
 from ._bundle import LiveBundle
 from ._exceptions import Interrupted, NbstreamError
 from ._live import Bundle, LiveOutput, Publisher
-from ._request import Settings, metadata_params, resolve, split_keywords
+from ._request import Model, Settings, metadata_params, resolve, show_request, split_keywords
 from ._response import Response
 from ._stream import Stream
 from ._types import Cancel, Request
+from .backends.python import close_source
 from .recording import route
 
 
@@ -127,18 +128,19 @@ def _shell() -> Any:
     return get_ipython()
 
 
-def _settings(model: str | None, keywords: dict[str, Any]) -> tuple[Settings, Any]:
+def _settings(model: Model, keywords: dict[str, Any]) -> tuple[Settings, Any]:
     """The settings and the history for ``generate()`` / ``stream()``'s arguments."""
     history = keywords.pop("history", ())
     given, backend_options = split_keywords(keywords)
     return resolve(model, given, options=backend_options), history
 
 
-def generate(prompt: str, model: str | None = None, **kwargs: Any) -> Response:
+def generate(prompt: str, model: Model = None, **kwargs: Any) -> Response:
     """Stream an answer live into the current cell and return it as a :class:`Response`.
 
     ``model`` is a spec or an alias, as in ``%%llm`` (default: the notebook's default
-    model); an alias's options apply, and keyword arguments override them. Keyword
+    model), or a Python function (see :mod:`nbstream.backends.python`); an alias's
+    options apply, and keyword arguments override them. Keyword
     arguments: ``system``, ``history`` (list of ``{"role", "content"}``),
     ``raw``, ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``base_url``,
     ``api_key_env``, ``timeout``, ``format`` (markdown, text, code), ``record`` (append
@@ -170,7 +172,7 @@ def _print_live(request: Request, record: str | None) -> Response:
     return generation.snapshot()
 
 
-def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:
+def stream(prompt: str, model: Model = None, **kwargs: Any) -> Stream:
     """Iterate over the answer's chunks with no display (``chunk.text`` is the new text).
 
     Takes the same keyword arguments as :func:`generate`; after iterating,
@@ -178,3 +180,31 @@ def stream(prompt: str, model: str | None = None, **kwargs: Any) -> Stream:
     """
     settings, history = _settings(model, kwargs)
     return open_stream(settings.request(prompt, history=history), record=settings.record)
+
+
+def show(source: object, *, model: str | None = None, record: str | None = None) -> Response:
+    """Show a stream the user already holds live in the cell, as ``%%llm`` shows an answer.
+
+    ``source`` is a sync or async iterable of chunks of any shape nbstream recognises
+    (``str``, OpenAI, Anthropic, Ollama, llama-cpp-python, LangChain; see
+    :mod:`nbstream._shapes`), or a coroutine of one. ``model`` is the name the status
+    line shows (``py:NAME``; default ``py:stream``) and, with the call's place among this
+    kernel's ``show()`` calls of that name, what a recording matches it by. ``record``
+    (else ``$NBSTREAM_RECORD``) appends the exchange to a recording; under a replay the
+    recorded answer is shown and ``source`` is closed unread.
+
+    Returns the :class:`Response` (also in ``_llm``). A Stop or kernel interrupt closes the
+    source and raises :class:`Interrupted`; an exception from the source raises a
+    :class:`~nbstream.StreamError` naming it, chained to it (``__cause__``).
+    """
+    request = show_request(source, model)
+    try:
+        if _shell() is None:
+            return _print_live(request, record)
+        outcome = show_live(request, params=metadata_params(request), record=record)
+    finally:
+        close_source(source)  # already closed when it was read; a replay never reads it
+    _remember(outcome.response)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.response

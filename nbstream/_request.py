@@ -24,16 +24,26 @@ every entry point takes the same three steps, all of them here:
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ._bundle import FORMATS
 from ._conversation import DEFAULT_NAME
 from ._exceptions import UsageError
-from ._specs import DEFAULT_REGISTRY, ModelSpec, Registry, looks_like_spec
+from ._specs import (
+    DEFAULT_REGISTRY,
+    ModelSpec,
+    Registry,
+    find_function,
+    function_name,
+    looks_like_spec,
+)
 from ._types import Endpoint, Image, Message, Request
+from .backends.python import FUNCTION, SOURCE
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -145,6 +155,7 @@ class Settings:
     no_interpolate: bool = False
     dry_run: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    function: Callable[..., Any] | None = None  # a callable passed as the model itself
 
     def request(
         self,
@@ -163,6 +174,8 @@ class Settings:
         )
         messages.append(Message("user", prompt, tuple(images)))
         extra = dict(self.options)
+        if self.spec.backend == "py":
+            extra[FUNCTION] = self.function or _lookup(self.spec.model)
         if self.spec.load:
             extra["load"] = {**self.spec.load, **extra.get("load", {})}
         return Request(
@@ -180,6 +193,19 @@ class Settings:
             ),
             options=extra,
         )
+
+
+def _lookup(name: str) -> Any:
+    """``py:NAME``'s function, looked up now, at each request, so a redefined one applies.
+
+    A name that is unbound (or not callable) gives the :class:`UsageError` instead, which
+    the ``py`` backend raises when it is asked to call it: a replayed request never is, so
+    a notebook replays even where the function's cell cannot run.
+    """
+    try:
+        return find_function(name)
+    except UsageError as exc:
+        return exc
 
 
 def parse_options(words: Sequence[str], aliases: Mapping[str, str]) -> tuple[dict[str, Any], str]:
@@ -223,8 +249,12 @@ def split_keywords(keywords: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     return given, backend_options
 
 
+Model = str | Callable[..., Any] | None
+"""A model as the Python API takes it: a spec, an alias, a function, or None (the default)."""
+
+
 def resolve(
-    model: str | None,
+    model: Model,
     given: Mapping[str, Any] | None = None,
     *,
     options: Mapping[str, Any] | None = None,
@@ -233,9 +263,19 @@ def resolve(
     """The settings for a generation with ``model`` (None: the default model).
 
     An alias's option words come first and ``given`` overrides them option by option, the
-    way a cell's options override its alias's; ``options`` are backend options.
+    way a cell's options override its alias's; ``options`` are backend options. A
+    callable is the ``py`` backend's model, named ``py:<its __name__>``.
     """
-    spec = registry.resolve(model)
+    function = None
+    if callable(model):
+        function, spec = model, ModelSpec("py", function_name(model))
+    elif model is not None and not isinstance(model, str):
+        raise UsageError(
+            f'model must be a spec ("ollama:llama3.2"), an alias or a function, '
+            f"not a {type(model).__name__}."
+        )
+    else:
+        spec = registry.resolve(model)
     chosen = {**alias_options(spec.args, registry.all_aliases()), **(given or {})}
     if "stop" in chosen:
         stop = chosen["stop"]
@@ -246,7 +286,43 @@ def resolve(
     if spec.backend == "openai" and not registry.stream_options():
         # %config LLMMagics.stream_options = False: for gateways that refuse it.
         backend_options.setdefault("stream_options", False)
-    return Settings(spec=spec, options=backend_options, **chosen)
+    return Settings(spec=spec, options=backend_options, function=function, **chosen)
+
+
+_shown: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
+"""How many ``show()`` calls each name has had in this kernel: their replay key."""
+
+
+def show_request(source: object, model: str | None = None) -> Request:
+    """The request ``show(source, model=…)`` stands for: the ``py`` backend reading ``source``.
+
+    It has no messages, so what tells one ``show()`` from another in a recording is its
+    ``model`` name (default ``stream``) and its place in the run: ``options["show"]`` is
+    1 for the first ``show()`` under that name in this kernel, 2 for the next, and so
+    on. A notebook run from the top replays the same calls in the same order.
+    """
+    if source is None:
+        raise UsageError(
+            "show() was given None, not a stream; pass the iterable itself, e.g. "
+            "show(client.chat.completions.create(..., stream=True))."
+        )
+    if not isinstance(source, str) and not (
+        hasattr(source, "__iter__") or hasattr(source, "__aiter__") or hasattr(source, "__await__")
+    ):
+        raise UsageError(
+            f"show() needs a stream (an iterable or async iterable of chunks), not a "
+            f"{type(source).__name__}."
+        )
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raise UsageError("show() was given bytes, not a stream; decode them or pass the stream.")
+    name = model or "stream"
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError("show()'s model names what the status line shows: a non-empty str.")
+    return Request(
+        backend="py",
+        model=name,
+        options={SOURCE: source, "show": next(_shown[name])},
+    )
 
 
 def metadata_params(request: Request, chat: str | None = None) -> dict[str, Any]:

@@ -19,7 +19,9 @@ once, and without the extension loaded there is simply no config.
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -81,7 +83,8 @@ def parse_spec(text: str, aliases: dict[str, str] | None = None) -> ModelSpec:
         else:
             raise UsageError(
                 f"Unknown model {text!r}: write backend:model (llama:PATH.gguf, "
-                "openai:MODEL, ollama:MODEL, replay:PATH) or define it with %llm alias."
+                "openai:MODEL, ollama:MODEL, replay:PATH, py:FUNCTION) or define it with "
+                "%llm alias."
             )
     if not model:
         raise UsageError(f"The spec {text!r} names no model; write {backend}:MODEL.")
@@ -92,7 +95,65 @@ def parse_spec(text: str, aliases: dict[str, str] | None = None) -> ModelSpec:
         load = {key: _scalar(value) for key, value in parse_qsl(query, keep_blank_values=True)}
     elif backend == "replay":
         model = os.path.abspath(os.path.expanduser(model))
+    elif backend == "py" and not PY_NAME.match(model):
+        raise UsageError(
+            f"py:{model} is not a Python name; write py:NAME for a function bound in the "
+            "notebook (py:my_pipeline, or py:agent.run for an attribute)."
+        )
     return ModelSpec(backend, model, load, tuple(extra))
+
+
+PY_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def find_function(name: str, namespace: Mapping[str, Any] | None = None) -> Callable[..., Any]:
+    """The callable ``py:NAME`` names, looked up now in the notebook's namespace.
+
+    Looked up each time a request is built (not when an alias is defined), so redefining
+    the function in the notebook takes effect at the next cell, as a variable would.
+    The namespace is IPython's ``user_ns``, else ``__main__``'s (a plain script).
+    """
+    if namespace is None:
+        namespace = _user_namespace()
+    head, *attributes = name.split(".")
+    if head not in namespace:
+        raise UsageError(
+            f"py:{name} names nothing: no {head!r} is defined in the notebook; run the "
+            "cell that defines it first (def NAME(messages): …)."
+        )
+    value = namespace[head]
+    for attribute in attributes:
+        if not hasattr(value, attribute):
+            raise UsageError(
+                f"py:{name}: {type(value).__name__} has no attribute {attribute!r}; "
+                "name a function the notebook defines."
+            )
+        value = getattr(value, attribute)
+    if not callable(value):
+        raise UsageError(
+            f"py:{name} is a {type(value).__name__}, not a function; bind a callable that "
+            "takes the messages (def NAME(messages): …)."
+        )
+    return value  # type: ignore[no-any-return]
+
+
+def function_name(function: Callable[..., Any]) -> str:
+    """The name a callable passed as ``model=`` goes by in specs, status lines and recordings."""
+    name = getattr(function, "__name__", None) or type(function).__name__
+    return name if PY_NAME.match(name) else "function"  # a lambda is py:function
+
+
+def _user_namespace() -> Mapping[str, Any]:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is not None:
+        return shell.user_ns  # type: ignore[no-any-return]
+    main = sys.modules.get("__main__")
+    return vars(main) if main is not None else {}
 
 
 def _scalar(value: str) -> Any:

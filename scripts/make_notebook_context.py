@@ -116,7 +116,7 @@ cells = [
     ),
     code("%%llm -n 20\nWhat trend does this plot show? {fig}", "raises-exception"),
     why(
-        "The chat widget takes the same pictures: `chat.send(\"What is wrong here?\", "
+        'The chat widget takes the same pictures: `chat.send("What is wrong here?", '
         "images=[fig])`, or an image pasted or dropped into its input box."
     ),
 ]

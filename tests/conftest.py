@@ -7,10 +7,16 @@ milliseconds. ``gguf`` is imported only when a test asks for a model.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from nbstream._specs import DEFAULT_REGISTRY, Registry
@@ -34,6 +40,49 @@ def tiny_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("models") / "tiny-chat.gguf"
     return write_tiny_model(path, chat_template=SIMPLE_CHAT_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tiny_chat_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m llama_cpp.server`` on an ephemeral port; yields its ``/v1`` URL."""
+    import llama_cpp.server  # noqa: F401  (CI installs it: missing must fail, never skip)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_chat_model)),
+            *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "OPENAI_API_KEY": ""},
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {process.returncode}; see {log.name}")
+            try:
+                if httpx.get(url + "/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not answer within 60 s; see {log.name}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 # Markers by fixture use (registered in pyproject.toml): a test that asks for a browser or

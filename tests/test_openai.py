@@ -10,10 +10,8 @@ splits a UTF-8 character, because it plays exact bytes.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -688,49 +686,6 @@ def test_models_lists_ids(scripted_server: ScriptedServer, secret: str) -> None:
 
 
 # --- against llama-cpp-python's real server ------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def llama_server(tiny_chat_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m llama_cpp.server`` on an ephemeral port; yields its ``/v1`` URL."""
-    import llama_cpp.server  # noqa: F401  (CI installs it: missing must fail, never skip)
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_chat_model)),
-            *("--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "OPENAI_API_KEY": ""},
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}; see {log.name}")
-            try:
-                if httpx.get(url + "/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer within 60 s; see {log.name}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")

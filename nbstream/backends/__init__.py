@@ -25,6 +25,7 @@ BACKEND_MODULES = {
     "ollama": "nbstream.backends.ollama",
     "llama": "nbstream.backends.llamacpp",
     "replay": "nbstream.recording._playback",
+    "py": "nbstream.backends.python",  # a Python function, or show()'s stream
 }
 
 
@@ -49,7 +50,7 @@ class Backend(Protocol):
 
 
 def get_backend(name: str) -> Backend:
-    """The backend registered under ``name`` (``openai``, ``ollama``, ``llama``)."""
+    """The backend registered under ``name`` (``openai``, ``ollama``, ``llama``, ``py``…)."""
     module_name = BACKEND_MODULES.get(name)
     if module_name is None:
         known = ", ".join(sorted(BACKEND_MODULES))

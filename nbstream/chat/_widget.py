@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,9 @@ from traitlets import Bool, Dict, Int, List, Unicode, observe, validate
 from .._bundle import short_model, status_line
 from .._exceptions import UsageError
 from .._images import from_bytes, to_image
-from .._request import Settings, resolve, split_keywords
+from .._request import Model, Settings, resolve, split_keywords
 from .._response import Response
-from .._specs import DEFAULT_REGISTRY
+from .._specs import DEFAULT_REGISTRY, function_name
 from .._types import Image, Message
 from ._generation import Generation
 from ._transcript import (
@@ -95,7 +95,7 @@ class Chat:
 
     def __init__(
         self,
-        model: str | None = None,
+        model: Model = None,
         system: str | None = None,
         *,
         messages: Iterable[Mapping[str, Any] | Message] = (),
@@ -111,8 +111,10 @@ class Chat:
         self._transcript_id = uuid.uuid4().hex
         self._displayed = False
         self.last_response: Response | None = None
+        # A function given as the model, under its spec (py:NAME) in the widget.
+        self._function: tuple[str, Callable[..., Any]] | None = None
         # The default's name, not its expansion: an alias keeps its options.
-        spec = DEFAULT_REGISTRY.default_spec() if model is None else model
+        spec = DEFAULT_REGISTRY.default_spec() if model is None else self._spec_of(model)
         self._images: dict[str, Image] = {}  # by hash: the turns carry only what is shown
         turns = [self._turn_of(m) for m in messages]
         self.widget = ChatWidget(model=spec, turns=turns)
@@ -120,12 +122,23 @@ class Chat:
 
     @property
     def model(self) -> str:
-        """The model spec the next answer uses; set it to switch (an alias keeps its options)."""
+        """The model spec the next answer uses; set it to switch (an alias keeps its options).
+
+        A function may be set too (``chat.model = my_pipeline``): the spec reads
+        ``py:my_pipeline`` and the next answers call that very function.
+        """
         return str(self.widget.model)
 
     @model.setter
-    def model(self, spec: str) -> None:
-        self.widget.model = spec
+    def model(self, spec: Model) -> None:
+        self.widget.model = self._spec_of(spec)
+
+    def _spec_of(self, model: Model) -> str:
+        if callable(model):
+            spec = f"py:{function_name(model)}"
+            self._function = (spec, model)
+            return spec
+        return model or ""
 
     # -- Python API: what the buttons do ----------------------------------------------
 
@@ -184,7 +197,10 @@ class Chat:
         given, backend_options = split_keywords(self.options)
         if self.system:
             given["system"] = self.system
-        return resolve(self.model or None, given, options=backend_options)
+        model: Model = self.model or None
+        if self._function is not None and self._function[0] == self.model:
+            model = self._function[1]
+        return resolve(model, given, options=backend_options)
 
     def stop(self) -> None:
         """Stop the answer now; what arrived stays, marked stopped. Does not wait."""
@@ -340,11 +356,12 @@ class Chat:
         update_display(self._transcript_bundle(), raw=True, display_id=self._transcript_id)  # type: ignore[no-untyped-call]
 
 
-def chat(model: str | None = None, system: str | None = None, **options: Any) -> Chat:
+def chat(model: Model = None, system: str | None = None, **options: Any) -> Chat:
     """A chat widget: ``chat = nbstream.chat(model="ollama:llama3.2", system="Be terse.")``.
 
     Show it by ending a cell with ``chat``. ``model`` is a spec like ``%%llm``'s (default:
-    the notebook's default model); an alias's options apply, and ``system`` and the
+    the notebook's default model) or a Python function that answers the messages
+    (``py:NAME`` names one in the notebook); an alias's options apply, and ``system`` and the
     keyword arguments override them. Keyword arguments: ``messages`` (a history to start
     from), ``temperature``, ``max_tokens``, ``seed``, ``stop``, ``raw``, ``base_url``,
     ``api_key_env``, ``timeout``, ``record``; anything else is passed to the backend as

@@ -36,6 +36,7 @@ from .._images import summary
 from .._secrets import SECRET_NAME, mask, secret_values
 from .._stream import Ending
 from .._types import Chunk, Message, Request
+from ..backends.python import INTERNAL
 
 FORMAT_VERSION = 1
 
@@ -120,7 +121,10 @@ def request_dict(request: Request) -> dict[str, Any]:
     options = {
         key: value
         for key, value in request.options.items()
-        if key != "load" and not SECRET_NAME.search(key) and _is_json(value)
+        if key != "load"
+        and key not in INTERNAL  # show()'s stream, a py: function: the user's objects
+        and not SECRET_NAME.search(key)
+        and _is_json(value)
     }
     return {
         "backend": request.backend,

@@ -1,0 +1,452 @@
+"""The ``py`` backend: a stream the user already holds, or a Python function, as a source.
+
+``show(stream)`` and a function named as the model (``py:NAME``, ``model=fn``) end up
+here, as one more backend over a :class:`~nbstream._types.Request`, so the
+:class:`~nbstream.Stream`, the live output, the chat, recording and replay treat them
+like any other: the request carries the user's object in its options (:data:`SOURCE`
+for ``show()``, :data:`FUNCTION` for a function, which :mod:`nbstream._request` looked
+up in the notebook's namespace when it built the request). Each item of the stream
+becomes a :class:`~nbstream._types.Chunk` through :class:`~nbstream._shapes.ShapeReader`.
+
+Where the user's code runs decides how a stop reaches it:
+
+* A synchronous iterable read in the main thread (a ``%%llm`` cell, ``generate()``,
+  ``show()``, a ``stream()`` loop) is iterated right there, with nothing in between (the
+  fast path). A kernel interrupt — which is also what the cell's Stop button sends —
+  raises ``KeyboardInterrupt`` inside the user's own code, even in a function blocked in
+  ``time.sleep`` or a socket read; in case a finalizer swallows that exception,
+  :func:`~._sigint.watching` notes the interrupt and the next item ends the stream.
+* An async iterable (and a coroutine) runs on a private event loop in a thread of its
+  own: the kernel's loop is already running the cell, so it cannot be used to wait.
+  Each item is fetched as one task; waiting for it ends at once on an interrupt or a
+  :class:`~nbstream._types.Cancel`, and the pending task is cancelled.
+* Off the main thread (the chat's worker), where no interrupt can reach, a synchronous
+  source is read on a thread of its own, one item at a time, so a Stop ends the wait at
+  once even when the user's code blocks.
+
+However it ends, what the user handed over is closed: ``close()`` on a generator and on
+the object passed in (an ``openai`` or ``ollama`` stream closes its HTTP response),
+``aclose()`` on async ones, in the thread or loop that runs it; a source still blocked
+in the user's code is closed as soon as it returns. An exception raised by the user's
+code ends the answer as a :class:`~nbstream.StreamError` whose message names it in one
+line (``ValueError: …``) and whose ``__cause__`` is the exception itself, traceback and
+all (``%tb`` shows it, see :mod:`nbstream._exceptions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import inspect
+import os
+import threading
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from .._exceptions import NbstreamError, StreamError, UsageError
+from .._shapes import ShapeReader, UnknownChunkError
+from .._types import Cancel, Chunk, Request
+from ._sigint import watching
+
+FUNCTION = "function"
+"""The request option that carries the function a ``py:`` model names (not recorded), or
+the :class:`UsageError` saying why ``py:NAME`` names none (raised when it would be called)."""
+SOURCE = "source"
+"""The request option that carries the iterable ``show()`` was given (not recorded)."""
+INTERNAL = frozenset({FUNCTION, SOURCE})
+
+ACCEPTS = "a str, an iterable or an async iterable of chunks, or a coroutine of one"
+CLOSE_WAIT = 1.0  # seconds to wait for an async source's aclose() on the private loop
+_END = object()
+
+
+class _Stopped(Exception):
+    """A :class:`Cancel` ended the wait for the user's code."""
+
+
+def options_for(request: Request) -> dict[str, Any]:
+    """What a function that takes ``options`` receives: what the request set, no more."""
+    options: dict[str, Any] = {
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "stop": list(request.stop) or None,
+        "raw": request.raw or None,
+    }
+    options.update((k, v) for k, v in request.options.items() if k not in INTERNAL)
+    options.pop("load", None)
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def takes_options(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` accepts an ``options`` keyword (by name, or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.kind is p.VAR_KEYWORD
+        or (p.name == "options" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        for p in parameters
+    )
+
+
+# Frames of the machinery that ran the user's code, left out of its traceback (for %tb).
+_MACHINERY = (
+    os.path.dirname(os.path.dirname(__file__)) + os.sep,  # nbstream
+    os.path.dirname(asyncio.__file__) + os.sep,
+    os.path.dirname(concurrent.futures.__file__) + os.sep,
+)
+
+
+def user_error(exc: BaseException, name: str) -> StreamError:
+    """The one-line error for an exception raised by the user's code (chain it to ``exc``).
+
+    The exception's traceback is made to start at the user's code: the frames that ran
+    it (nbstream's loop, a thread pool, the private event loop) are left out.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_MACHINERY):
+        tb = tb.tb_next
+    if tb is not None:
+        exc.__traceback__ = tb
+    text = str(exc).strip().splitlines()
+    what = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    error = StreamError(
+        f"{what} (raised by {name}; the text so far is kept, %tb shows where it was raised)."
+    )
+    error.__cause__ = exc
+    error.user_code = True
+    return error
+
+
+class PythonBackend:
+    """The ``py`` backend: reads :data:`SOURCE`, or calls :data:`FUNCTION` and reads its result."""
+
+    name = "py"
+
+    def stream(
+        self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk, None, None]:
+        cancel = cancel or Cancel()
+        name = f"py:{request.model}"
+        steps = _Here() if threading.current_thread() is threading.main_thread() else _Aside()
+        try:
+            if SOURCE in request.options:
+                source = request.options[SOURCE]
+            else:
+                function = request.options.get(FUNCTION)
+                if isinstance(function, UsageError):  # py:NAME unbound when the request was built
+                    raise function
+                if not callable(function):
+                    raise UsageError(
+                        f"{name} names no function; bind one in the notebook "
+                        "(def NAME(messages): …) or pass the callable as model=."
+                    )
+                source = _call(function, request, steps, cancel, name)
+                if source is None:
+                    raise UsageError(f"{name} returned None; return {ACCEPTS}.")
+            yield from _read(source, steps, cancel, name)
+        except _Stopped:
+            return
+        finally:
+            steps.shutdown()
+
+    def models(self, request: Request) -> list[str]:
+        """Nothing to list: any callable in the notebook is a model (``py:NAME``)."""
+        return []
+
+    def describe(self, request: Request) -> dict[str, Any]:
+        """What ``--dry-run`` shows: the call that would be made (an unbound name says so)."""
+        function = request.options.get(FUNCTION)
+        if isinstance(function, UsageError):
+            raise function
+        passes = "messages, options=…" if function and takes_options(function) else "messages"
+        return {"backend": self.name, "calls": f"{request.model}({passes})"}
+
+
+def _call(
+    function: Callable[..., Any], request: Request, steps: _Steps, cancel: Cancel, name: str
+) -> Any:
+    messages = [m.as_dict() for m in request.messages]
+    if takes_options(function):
+        options = options_for(request)
+        result = steps.run(lambda: function(messages, options=options), cancel, name)
+    else:
+        result = steps.run(lambda: function(messages), cancel, name)
+    if inspect.isawaitable(result):
+        result = _await(result, cancel, name)
+    return result
+
+
+def _read(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
+    """The chunks of ``source``, closed however the reading ends."""
+    if inspect.isawaitable(source):
+        source = _await(source, cancel, name)
+    if isinstance(source, str):
+        if source:
+            yield Chunk(text=source)
+        return
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raise UsageError(
+            f"{name} gave bytes, not text; decode them (data.decode()) or pass {ACCEPTS}."
+        )
+    if hasattr(source, "__aiter__"):
+        yield from _read_async(source, cancel, name)
+    elif not hasattr(source, "__iter__"):
+        what = "None" if source is None else f"a {type(source).__name__}"
+        raise UsageError(f"{name} gave {what}, which is not a stream; pass {ACCEPTS}.")
+    elif isinstance(steps, _Here):
+        yield from _read_here(source, name)
+    else:
+        yield from _read_aside(source, steps, cancel, name)
+
+
+def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
+    try:
+        return reader.read(item)
+    except UnknownChunkError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_here(source: Any, name: str) -> Iterator[Chunk]:
+    """The fast path: iterate in this (the main) thread, where interrupts reach the user's code."""
+    read = ShapeReader().read
+    interrupted: list[bool] = []
+    iterator = None
+    try:
+        with watching(lambda: interrupted.append(True)):
+            iterator = iter(source)
+            for item in iterator:
+                if interrupted:  # the KeyboardInterrupt was lost in a finalizer
+                    raise KeyboardInterrupt
+                chunk = read(item)
+                if chunk is not None:
+                    yield chunk
+    except UnknownChunkError as exc:
+        raise UsageError(str(exc)) from None
+    except NbstreamError:
+        raise
+    except Exception as exc:
+        raise user_error(exc, name) from exc
+    finally:
+        _close(iterator, source)
+
+
+def _read_aside(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
+    """Off the main thread: each item is fetched on the source's own thread."""
+    reader = ShapeReader()
+    iterator = steps.run(lambda: iter(source), cancel, name)
+    try:
+        while True:
+            item = steps.run(lambda: next(iterator, _END), cancel, name)
+            if item is _END:
+                return
+            chunk = _chunk_of(reader, item)
+            if chunk is not None:
+                yield chunk
+    finally:
+        # On the source's thread, after the step still running (if any) returns.
+        steps.after(lambda: _close(iterator, source))
+
+
+def _read_async(source: Any, cancel: Cancel, name: str) -> Iterator[Chunk]:
+    """An async iterable, each item fetched as one task on the private event loop."""
+    loop = _private_loop()
+    reader = ShapeReader()
+    running: list[asyncio.Task[Any]] = []  # the task fetching the item now, if any
+    iterator = None
+    try:
+        iterator = source.__aiter__()
+
+        async def step() -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            running[:] = [task]
+            try:
+                return await iterator.__anext__()
+            except StopAsyncIteration:
+                return _END
+
+        while True:
+            item = _wait(asyncio.run_coroutine_threadsafe(step(), loop), cancel, name)
+            if item is _END:
+                return
+            chunk = _chunk_of(reader, item)
+            if chunk is not None:
+                yield chunk
+    except (_Stopped, NbstreamError):
+        raise
+    except Exception as exc:
+        raise user_error(exc, name) from exc
+    finally:
+        closing = asyncio.run_coroutine_threadsafe(_aclose(running, iterator, source), loop)
+        with contextlib.suppress(Exception):
+            closing.result(CLOSE_WAIT)
+
+
+async def _aclose(running: list[Any], iterator: Any, source: Any) -> None:
+    """Cancel the pending fetch, let it unwind, then close the iterator and the source."""
+    for task in running:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=CLOSE_WAIT / 2)
+    for thing in dict.fromkeys(t for t in (iterator, source) if t is not None):
+        close = getattr(thing, "aclose", None) or getattr(thing, "close", None)
+        if close is None:
+            continue
+        with contextlib.suppress(Exception):
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+
+
+def _close(iterator: Any, source: Any) -> None:
+    """``close()`` what the user handed over (the generator, then the object itself)."""
+    for thing in dict.fromkeys(t for t in (iterator, source) if t is not None):
+        close = getattr(thing, "close", None)
+        if close is None:
+            continue
+        # Best effort: the stream's own ending (or the user's error) is what is reported.
+        with contextlib.suppress(Exception):
+            result = close()
+            if inspect.isawaitable(result):  # an async object's close(): run it properly
+                _run_soon(result)
+
+
+def close_source(source: Any) -> None:
+    """Close a source that may never have been read (a replayed ``show()``)."""
+    if hasattr(source, "__aiter__") or hasattr(source, "aclose"):
+        closing = asyncio.run_coroutine_threadsafe(_aclose([], None, source), _private_loop())
+        with contextlib.suppress(Exception):
+            closing.result(CLOSE_WAIT)
+    elif not isinstance(source, str):
+        _close(None, source)  # a coroutine never awaited is closed too (no warning)
+
+
+# -- waiting for the user's code ---------------------------------------------------------
+
+
+def _wait(future: Future[Any], cancel: Cancel, name: str) -> Any:
+    """The future's result; ends at once on a Stop (:class:`_Stopped`) or an interrupt."""
+    if not future.done():
+        ready = threading.Event()
+        future.add_done_callback(lambda _: ready.set())
+        remove = cancel.on_request(ready.set)
+        try:
+            ready.wait()  # a lock wait: a kernel interrupt in the main thread ends it
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            remove()
+        if not future.done():
+            future.cancel()
+            raise _Stopped
+    error = future.exception()
+    if error is None:
+        return future.result()
+    if isinstance(error, (NbstreamError, _Stopped)):
+        raise error
+    raise user_error(error, name) from error
+
+
+def _await(awaitable: Any, cancel: Cancel, name: str) -> Any:
+    """Run a coroutine (or any awaitable) on the private loop and wait for its value."""
+
+    async def run() -> Any:
+        return await awaitable
+
+    return _wait(asyncio.run_coroutine_threadsafe(run(), _private_loop()), cancel, name)
+
+
+def _run_soon(awaitable: Any) -> None:
+    async def run() -> None:
+        with contextlib.suppress(Exception):
+            await awaitable
+
+    asyncio.run_coroutine_threadsafe(run(), _private_loop())
+
+
+_LOOP_LOCK = threading.Lock()
+_LOOP: Any = None
+
+
+def _private_loop() -> Any:
+    """nbstream's own event loop, on a daemon thread started on first use (one per process)."""
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="nbstream-async-source", daemon=True
+            ).start()
+            _LOOP = loop
+        return _LOOP
+
+
+class _Steps:
+    """Where the user's synchronous code runs: ``run(step)`` returns its value."""
+
+    def run(self, step: Callable[[], Any], cancel: Cancel, name: str) -> Any:
+        raise NotImplementedError
+
+    def after(self, step: Callable[[], object]) -> None:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Nothing more will be run."""
+
+
+class _Here(_Steps):
+    """In this thread: interrupts reach the user's code directly."""
+
+    def run(self, step: Callable[[], Any], cancel: Cancel, name: str) -> Any:
+        try:
+            return step()
+        except NbstreamError:
+            raise
+        except Exception as exc:
+            raise user_error(exc, name) from exc
+
+    def after(self, step: Callable[[], object]) -> None:
+        step()
+
+
+class _Aside(_Steps):
+    """On a thread of the source's own, one step at a time: a Stop never waits for it."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _submit(self, step: Callable[[], Any]) -> Future[Any]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="nbstream-source")
+        return self._pool.submit(step)
+
+    def run(self, step: Callable[[], Any], cancel: Cancel, name: str) -> Any:
+        return _wait(self._submit(step), cancel, name)
+
+    def after(self, step: Callable[[], object]) -> None:
+        self._submit(step)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+
+BACKEND = PythonBackend()
+
+__all__ = [
+    "BACKEND",
+    "FUNCTION",
+    "INTERNAL",
+    "SOURCE",
+    "PythonBackend",
+    "close_source",
+    "options_for",
+    "takes_options",
+    "user_error",
+]
