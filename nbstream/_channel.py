@@ -10,13 +10,15 @@ front end sends it on a kernel subshell). So presence is a process-wide flag set
 
 1. When nbstream is set up in a kernel (``%load_ext nbstream``, or the first live
    output), it registers a kernel-side comm target :data:`TARGET` and opens one comm to
-   the front-end target of the same name with ``{"kind": "invite"}`` — a kernel →
-   browser message, fine during a cell.
+   the front-end target of the same name with ``{"kind": "invite", "listens": true}``
+   (``listens``: that kernel-side target is there) — a kernel → browser message, fine
+   during a cell.
 2. nbstream's extension registers that target on every kernel connection (and again
    after a restart, as JupyterLab keeps targets across restarts) and says hello twice:
    ``{"kind": "hello", "version": 1}`` on the invite comm, on the main shell channel —
    sent while ``%load_ext`` runs, it is queued before any cell the user runs after it;
-   and, where the kernel has subshells (JEP 91: ipykernel ≥ 7), the same data in a
+   and, where the kernel has subshells (JEP 91: ipykernel ≥ 7) and the invite
+   ``listens`` (an older nbstream in the kernel does not), the same data in a
    ``comm_open`` to the kernel-side target, on a subshell of its own, which the kernel
    handles at once, even while the main shell runs the rest of a *Run All*. (A reply on
    the invite comm cannot take that road: ipykernel routes a comm's replies to the
@@ -97,8 +99,9 @@ def invite() -> None:
         _invited = True
     if not _in_kernel():
         return
-    _listen()  # before the invite: the browser may open a comm to it at once
-    comm = open_comm({"kind": "invite", "version": VERSION})
+    # Before the invite, which says so: the browser may open a comm to it at once.
+    listens = _listen()
+    comm = open_comm({"kind": "invite", "version": VERSION, "listens": listens})
     if comm is not None:
         comm.on_msg(_on_hello)
         _invited_at = time.monotonic()
@@ -117,12 +120,15 @@ def open_comm(data: dict[str, Any]) -> Any:
         return None
 
 
-def _listen() -> None:
+def _listen() -> bool:
     """Register the kernel-side target the front end's subshell hello opens a comm to."""
-    with contextlib.suppress(Exception):  # a kernel without comm support: no hello
+    try:
         from comm import get_comm_manager
 
         get_comm_manager().register_target(TARGET, _on_open)
+    except Exception:  # a kernel without comm support: no hello on a subshell
+        return False
+    return True
 
 
 def _on_open(comm: Any, msg: dict[str, Any]) -> None:

@@ -159,16 +159,24 @@ export function attachKernel(
   }
   attached.add(kernel);
   kernel.registerCommTarget(TARGET, (comm, msg: KernelMessage.ICommOpenMsg) => {
-    const data = msg.content.data as { kind?: string; id?: string; seq?: number };
+    const data = msg.content.data as {
+      kind?: string;
+      id?: string;
+      seq?: number;
+      listens?: boolean;
+    };
     if (data.kind === 'invite') {
       // On the main shell: sent while `%load_ext` runs, so it is queued before any cell
       // run after it (a subshell would first need a round trip to make one).
       (comm as { commsOverSubshells?: string }).commsOverSubshells = 'disabled';
       comm.send(HELLO);
-      // And at once, for the cells already queued behind `%load_ext` (Run All).
-      void helloOnSubshell(kernel).catch(error =>
-        console.warn('nbstream: no hello on a subshell', error)
-      );
+      // And at once, for the cells already queued behind `%load_ext` (Run All), where
+      // the kernel listens for it (an older nbstream there would log "No such comm target").
+      if (data.listens === true) {
+        void helloOnSubshell(kernel).catch(error =>
+          console.warn('nbstream: no hello on a subshell', error)
+        );
+      }
       return;
     }
     if (data.kind === 'answer' && typeof data.id === 'string') {
@@ -187,8 +195,8 @@ const HELLO = { kind: 'hello', version: 1 };
 
 /**
  * The hello again, in a comm opened to the kernel's `nbstream` target on a subshell of
- * its own (JEP 91), then closed, and the subshell deleted. The kernel registered that
- * target before it invited us, so this never meets a kernel without it. Not on the
+ * its own (JEP 91), then closed, and the subshell deleted. Sent only after an invite that
+ * says the kernel `listens` (it registered that target before inviting). Not on the
  * invite comm: ipykernel sends a comm's replies to the shell that opened it (the main
  * one). Nothing happens where the kernel has no subshells, or where the user turned
  * comms over subshells off (JupyterLab's Kernels setting): the main-shell hello is then

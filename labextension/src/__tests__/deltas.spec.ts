@@ -101,9 +101,10 @@ describe('the cell renderer with deltas', () => {
 });
 
 describe('attachKernel', () => {
-  it('answers an invite with a hello and follows an answer comm', () => {
+  it('says hello to an invite (twice if it listens) and follows an answer comm', async () => {
     const targets: Record<string, (comm: any, msg: any) => void> = {};
     const kernel = {
+      ...fakeKernel(true),
       registerCommTarget: (name: string, cb: (comm: any, msg: any) => void) => {
         targets[name] = cb;
       }
@@ -116,6 +117,17 @@ describe('attachKernel', () => {
       content: { data: { kind: 'invite', version: 1 } }
     });
     expect(sent).toEqual([{ kind: 'hello', version: 1 }]);
+    expect(kernel.log).toEqual([]); // no `listens`: an older kernel, no subshell hello
+    targets[TARGET]({ send: (data: unknown) => sent.push(data) }, {
+      content: { data: { kind: 'invite', version: 1, listens: true } }
+    });
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(kernel.log.map((entry: any[]) => entry[0])).toEqual([
+      'create',
+      'comm_open',
+      'comm_close',
+      'delete'
+    ]);
     const comm: any = {};
     targets[TARGET](comm, { content: { data: { kind: 'answer', id: 'x' } } });
     comm.onMsg({ content: { data: delta(1, 0, 'hi') } });
