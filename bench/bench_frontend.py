@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,7 +73,7 @@ window.stream = (tokens, rate) => new Promise(done => {
     const text = tokens.slice(i, i + per).join('');
     i += per;
     model.emit('msg:custom', {type: 'delta', gen: 1, text, stats: `● streaming · ${i} tokens`});
-    if (i >= tokens.length) { clearInterval(timer); done(); }
+    if (i >= tokens.length) { clearInterval(timer); window.finished = true; done(); }
   }, 1000 / 20);
 });
 </script></body></html>"""
@@ -106,7 +105,8 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 def sample(page: Any, running: Callable[[], bool]) -> list[dict[str, float]]:
-    """Main-thread ms per second in each 5 s window, while ``running()``."""
+    """Main-thread ms per second in each 5 s window, while ``running()`` (the last window
+    is the one the answer ended in: ``streaming`` False)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
 
@@ -129,6 +129,7 @@ def sample(page: Any, running: Callable[[], bool]) -> list[dict[str, float]]:
         windows.append(
             {
                 "t": elapsed,
+                "streaming": running(),  # False: the answer ended within this window
                 "task_ms_per_s": per_second(now, before, "TaskDuration"),
                 "layout_ms_per_s": per_second(now, before, "LayoutDuration", "RecalcStyleDuration"),
                 "long_ms_per_s": per_second(now, before, "LongTask"),
@@ -147,8 +148,7 @@ def measure(browser: object, folder: Path, tokens: list[str], rate: int) -> list
         page.wait_for_selector(".nbstream-chat")
         page.evaluate(LONG_TASKS)
         page.evaluate("([t, r]) => { window.done = window.stream(t, r); }", [tokens, rate])
-        deadline = time.monotonic() + len(tokens) / rate
-        windows = sample(page, lambda: time.monotonic() < deadline)
+        windows = sample(page, lambda: not page.evaluate("() => window.finished === true"))
         page.evaluate("() => window.done")
         page.close()
         return windows
@@ -242,7 +242,7 @@ def main() -> None:
     print("| | first 5 s: task; long; layout | last 5 s: task; long; layout | windows |")
     print("|---|---|---|---|")
     for label, windows in results.items():
-        full = [w for w in windows if w["t"] <= args.tokens / args.rate] or windows
+        full = [w for w in windows if w["streaming"]] or windows  # whole windows of streaming
 
         def cell(w: dict[str, float]) -> str:
             return f"{w['task_ms_per_s']:.0f}; {w['long_ms_per_s']:.0f}; {w['layout_ms_per_s']:.0f}"
