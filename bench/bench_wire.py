@@ -1,7 +1,8 @@
 """Bytes and messages to the browser for one live ``%%llm`` answer, three ways, and the chat.
 
-For 500, 2,000 and 8,000 tokens at 50 and 500 tok/s (the scripted OpenAI-compatible
-server, one word per token, paced), three real kernels run the same cell at the same time:
+For 500, 2,000 and 8,000 tokens at 50 and 500 tok/s, and 200 and 500 tokens at 5 and
+10 tok/s (a slow local model; the scripted OpenAI-compatible server, one word per token,
+paced), three real kernels run the same cell at the same time:
 
 * **old** — every coalesced update carries the whole bundle (≤ 20 a second), as before
   issue 11 (the publisher is forced back to ``IPythonPublisher``);
@@ -15,14 +16,15 @@ serialized as on the wire (``Session.serialize``: header, parent, metadata, cont
 signature) and summed; ratios are to the final ``update_display_data``. The chat widget
 (``nbstream.chat``, same answer, same pace) is measured in this process as
 ``bench/bench_widget.py`` does (its comm messages, serialized the same way).
-Run: ``python bench/bench_wire.py`` (about 4 minutes: the 8,000-token answers at
-50 tok/s take 160 s).
+Run: ``python bench/bench_wire.py`` (about 8 minutes: the 8,000-token answers at
+50 tok/s take 160 s, the 500 at 5 tok/s 100 s).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import comm
 
 from bench.bench_widget import CountingComm, measure_nbstream
+from nbstream._channel import HELLO_WAIT
 from tests.kernel import Execution, Kernel
 from tests.servers.scripted import Script, ScriptedServer, chat_delta, sse
 
-SIZES = (500, 2_000, 8_000)
-RATES = (50, 500)
+PLAN = [
+    *((rate, tokens) for rate in (5, 10) for tokens in (200, 500)),
+    *((rate, tokens) for rate in (50, 500) for tokens in (500, 2_000, 8_000)),
+]
+"""(tok/s, tokens) of each row."""
 MODES = ("old", "fallback", "deltas")
 WIRE_TYPES = {"display_data", "update_display_data", "comm_open", "comm_msg", "comm_close"}
 
@@ -79,39 +85,37 @@ def measure(kernel: Kernel, run: Execution) -> tuple[int, int, int]:
 
 def main() -> None:
     kernels = {mode: start(mode) for mode in MODES}
+    time.sleep(HELLO_WAIT)  # past the invite's grace: the fallback kernel expects no hello
     comm.create_comm = CountingComm
     rows = []
     try:
-        for rate in RATES:
-            for tokens in SIZES:
-                servers = {mode: ScriptedServer(paced(tokens, rate)) for mode in [*MODES, "chat"]}
+        for rate, tokens in PLAN:
+            servers = {mode: ScriptedServer(paced(tokens, rate)) for mode in [*MODES, "chat"]}
+            for server in servers.values():
+                server.__enter__()
+            try:
+                ids = {
+                    mode: kernels[mode].submit(
+                        f"%%llm openai:m --base-url {servers[mode].url}/v1\nGo"
+                    )
+                    for mode in MODES
+                }
+                chat: dict[str, Any] = {}
+
+                def run_chat(url: str = servers["chat"].url, into: dict = chat) -> None:
+                    wire, _text, _ = measure_nbstream("openai:m", base_url=url + "/v1")
+                    into.update(messages=wire.messages, bytes=wire.bytes)
+
+                chatting = threading.Thread(target=run_chat)
+                chatting.start()
+                results = {m: measure(kernels[m], kernels[m].collect(ids[m], 600)) for m in MODES}
+                chatting.join()
+            finally:
                 for server in servers.values():
-                    server.__enter__()
-                try:
-                    ids = {
-                        mode: kernels[mode].submit(
-                            f"%%llm openai:m --base-url {servers[mode].url}/v1\nGo"
-                        )
-                        for mode in MODES
-                    }
-                    chat: dict[str, Any] = {}
-
-                    def run_chat(url: str = servers["chat"].url, into: dict = chat) -> None:
-                        wire, _text, _ = measure_nbstream("openai:m", base_url=url + "/v1")
-                        into.update(messages=wire.messages, bytes=wire.bytes)
-
-                    chatting = threading.Thread(target=run_chat)
-                    chatting.start()
-                    results = {
-                        m: measure(kernels[m], kernels[m].collect(ids[m], 600)) for m in MODES
-                    }
-                    chatting.join()
-                finally:
-                    for server in servers.values():
-                        server.__exit__(None, None, None)
-                final = results["deltas"][2]
-                rows.append((rate, tokens, final, results, chat))
-                print_row(rows[-1])
+                    server.__exit__(None, None, None)
+            final = results["deltas"][2]
+            rows.append((rate, tokens, final, results, chat))
+            print_row(rows[-1])
     finally:
         for kernel in kernels.values():
             kernel.shutdown()

@@ -9,23 +9,34 @@ front end sends it on a kernel subshell). So presence is a process-wide flag set
 *between* cells:
 
 1. When nbstream is set up in a kernel (``%load_ext nbstream``, or the first live
-   output), it opens one comm to the front-end target :data:`TARGET` with
-   ``{"kind": "invite"}`` — a kernel → browser message, fine during a cell.
+   output), it registers a kernel-side comm target :data:`TARGET` and opens one comm to
+   the front-end target of the same name with ``{"kind": "invite", "listens": true}``
+   (``listens``: that kernel-side target is there) — a kernel → browser message, fine
+   during a cell.
 2. nbstream's extension registers that target on every kernel connection (and again
-   after a restart, as JupyterLab keeps targets across restarts) and answers the invite
-   with ``{"kind": "hello", "version": 1}`` on the same comm, on the main shell channel:
-   sent while ``%load_ext`` runs, it is queued before any cell the user runs after it
-   (on a subshell it would need a round trip first, and the next cell could win the
-   race). A front end without the
-   target closes the comm (JupyterLab) or ignores it (nbclient): no hello, no flag.
-3. The hello is processed when the kernel gets to it — between cells, or at once on a
-   subshell — and sets :func:`present`. From then on every live output in the process
-   sends deltas (plus a small status) on a comm per answer, and the final bundle as an
-   ordinary ``update_display_data``.
+   after a restart, as JupyterLab keeps targets across restarts) and says hello twice:
+   ``{"kind": "hello", "version": 1}`` on the invite comm, on the main shell channel —
+   sent while ``%load_ext`` runs, it is queued before any cell the user runs after it;
+   and, where the kernel has subshells (JEP 91: ipykernel ≥ 7) and the invite
+   ``listens`` (an older nbstream in the kernel does not), the same data in a
+   ``comm_open`` to the kernel-side target, on a subshell of its own, which the kernel
+   handles at once, even while the main shell runs the rest of a *Run All*. (A reply on
+   the invite comm cannot take that road: ipykernel routes a comm's replies to the
+   shell that opened it, the main one.) A front end without the target closes the
+   invite (JupyterLab) or ignores it (nbclient): no hello, no flag. A second hello
+   changes nothing.
+3. The hello sets :func:`present`. From then on every live output in the process sends
+   deltas (plus a small status) on a comm per answer, and the final bundle as an
+   ordinary ``update_display_data``. An answer that started while a hello could still
+   come (:func:`awaiting_hello`: within :data:`HELLO_WAIT` of the invite) switches to
+   deltas when it does (:mod:`._wire`).
 
 What follows from this (and is said in the README):
 
-- "Run All" queues every cell before the hello comes back: cells already queued when
+- "Run All" queues every cell before the main-shell hello comes back; the subshell
+  hello arrives within a few milliseconds anyway, so the cells after ``%load_ext`` use
+  deltas (the first of them maybe from its first fraction of a second on). A kernel
+  without subshells gets only the main-shell hello: cells already queued when
   ``%load_ext`` ran use the fallback (sparse full updates); the next run uses deltas.
 - A restarted kernel is a new process: no flag until ``%load_ext`` invites again.
 - The flag says "an nbstream front end said hello to this kernel", not which tabs are
@@ -37,8 +48,9 @@ What follows from this (and is said in the README):
 - No hello is ever needed for correctness: the final bundle is always the whole answer.
 
 Why this shape: ipywidgets and anywidget open their comms the same way (kernel first,
-front-end target, front end answers on the comm), and a kernel-side target opened by the
-browser at connect time would log "No such comm target" in every kernel that never
+front-end target, front end answers on the comm). The browser opens a comm to the
+kernel-side target only after an invite, which the kernel sends after registering it:
+opened at connect time it would log "No such comm target" in every kernel that never
 loads nbstream.
 """
 
@@ -46,15 +58,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Any
 
 TARGET = "nbstream"
 VERSION = 1
+HELLO_WAIT = 2.0
+"""Seconds after the invite during which a hello may still come on a subshell."""
 
 _lock = threading.Lock()
 _present = False
 _invited = False
 _invite_comm: Any = None
+_invited_at = 0.0
 
 
 def present() -> bool:
@@ -62,16 +78,33 @@ def present() -> bool:
     return _present
 
 
+def awaiting_hello() -> bool:
+    """No hello yet, but one may come on a subshell: the invite went out moments ago.
+
+    A front end with subshells answers within milliseconds; after :data:`HELLO_WAIT`
+    none is coming before this cell ends (no nbstream front end, or a kernel whose only
+    hello waits behind queued cells).
+    """
+    return (
+        not _present and _invite_comm is not None and (time.monotonic() - _invited_at < HELLO_WAIT)
+    )
+
+
 def invite() -> None:
     """Open the invite comm once per process (a no-op outside a kernel)."""
-    global _invited, _invite_comm
+    global _invited, _invite_comm, _invited_at
     with _lock:
         if _invited:
             return
         _invited = True
-    comm = open_comm({"kind": "invite", "version": VERSION})
+    if not _in_kernel():
+        return
+    # Before the invite, which says so: the browser may open a comm to it at once.
+    listens = _listen()
+    comm = open_comm({"kind": "invite", "version": VERSION, "listens": listens})
     if comm is not None:
         comm.on_msg(_on_hello)
+        _invited_at = time.monotonic()
         _invite_comm = comm
 
 
@@ -85,6 +118,22 @@ def open_comm(data: dict[str, Any]) -> Any:
         return create_comm(target_name=TARGET, data=data)
     except Exception:  # a kernel without comm support: no front end to greet
         return None
+
+
+def _listen() -> bool:
+    """Register the kernel-side target the front end's subshell hello opens a comm to."""
+    try:
+        from comm import get_comm_manager
+
+        get_comm_manager().register_target(TARGET, _on_open)
+    except Exception:  # a kernel without comm support: no hello on a subshell
+        return False
+    return True
+
+
+def _on_open(comm: Any, msg: dict[str, Any]) -> None:
+    """A comm the front end opened (on a subshell): its data is the hello."""
+    _on_hello(msg)
 
 
 def _on_hello(msg: dict[str, Any]) -> None:

@@ -9,15 +9,19 @@ multiple of the final bundle at any length and any token rate:
 
 - :class:`DeltaPublisher` (an nbstream front end said hello, :mod:`._channel`): the first
   display is the ordinary bundle plus the answer's id (``"stream"`` in the payload);
-  then, on a comm opened for this answer, only the new text with its offset, a sequence
-  number and the status line. A delta goes out when everything sent so far plus it fits in
-  :data:`DELTA_RATIO` × the current bundle's size, so with the final bundle the total
-  is ≤ 3×. Every message costs ~0.5 KB of envelope (header, parent header, signature),
-  so at a slow token rate deltas are fewer than 20 a second: about one per 100
-  characters of answer, but never less than one a second while text arrives
-  (:data:`MIN_GAP`): below ~25 tok/s that floor, not the budget, sets the pace, and the
-  total can exceed 3× (≤ ~0.7 KB a second; a slow model would otherwise show a new line
-  only every few seconds).
+  then only the new text with its offset, a sequence number and the status line, on a
+  comm opened for this answer (the first piece rides in the comm's opening). A piece
+  goes out when everything sent so far, it and the comm's closing fit in
+  :data:`DELTA_RATIO` × (the current bundle − :data:`FINAL_SLACK`); the final bundle is
+  at least that, so with it the total is ≤ 3× at any rate and length, also if the answer
+  ends right now. Every message costs ~0.6 KB of envelope (header, parent header,
+  signature) whatever it carries, so the budget sets the pace below 20 a second: about
+  one piece per ~100 characters of answer — at 50 tok/s two a second, at 5 tok/s one
+  every ~4 s (a slow model's text arrives in lines, not words). No piece is sent for
+  the status line alone. Made while a hello may still come (a *Run All*: the subshell
+  hello is on its way), it starts with whole bundles that name the answer, as sparse as
+  this budget asks, and switches to deltas from the last one's text when the hello is
+  there; if none comes in time it goes on as a :class:`SparsePublisher`.
 - :class:`SparsePublisher` (no front end known): whole bundles, each sent when
   everything sent so far plus it fits in :data:`SPARSE_RATIO` × its own size. The gap
   between updates grows with the answer (each one ~1/8 larger than the one before), so
@@ -33,28 +37,30 @@ second.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from . import _channel
 from ._bundle import MIME_TYPE
 from ._live import IPythonPublisher, Publisher
 
-DELTA_RATIO = 1.75
+DELTA_RATIO = 1.9
 """Deltas and the first display: at most this × the current bundle (+ the final: ≤ 3×)."""
+FINAL_SLACK = 200
+"""Bytes by which the final bundle may be smaller than a streaming one (no id, no "●
+streaming" in its three copies of the status line): taken off before the ratio."""
 SPARSE_RATIO = 8.0
 """Sparse updates and the first display: at most this × the current bundle (+ final)."""
-MIN_GAP = 1.0
-"""Seconds: a delta with new text is sent after this long even over budget (slow models)."""
 DEFAULT_ENVELOPE = 700
 """Bytes of a message besides its content, when the kernel's session cannot be asked."""
 
 
 def live_publisher() -> DeltaPublisher | SparsePublisher:
-    """The publisher for a live cell: deltas if a front end said hello, else sparse."""
+    """The publisher for a live cell: deltas if a front end said hello (or may), else sparse."""
     _channel.invite()
     if _channel.present():
         return DeltaPublisher(IPythonPublisher())
+    if _channel.awaiting_hello():
+        return DeltaPublisher(IPythonPublisher(), waiting=True)
     return SparsePublisher(IPythonPublisher())
 
 
@@ -90,15 +96,16 @@ def _streaming(data: dict[str, Any]) -> bool:
 
 
 class Budget:
-    """Bytes sent so far, against ``ratio`` × the size of the answer's current bundle."""
+    """Bytes sent so far, against ``ratio`` × (the answer's current bundle − ``slack``)."""
 
-    def __init__(self, ratio: float) -> None:
+    def __init__(self, ratio: float, slack: int = 0) -> None:
         self.ratio = ratio
+        self.slack = slack
         self.sent = 0
         self.messages = 0
 
     def allows(self, cost: int, bundle: int) -> bool:
-        return self.sent + cost <= self.ratio * bundle
+        return self.sent + cost <= self.ratio * max(0, bundle - self.slack)
 
     def spend(self, cost: int) -> None:
         self.sent += cost
@@ -142,52 +149,89 @@ class SparsePublisher:
 
 
 class DeltaPublisher(SparsePublisher):
-    """The first bundle with the answer's id, then deltas on the answer's comm; then the final."""
+    """The first bundle with the answer's id, then deltas on the answer's comm; then the final.
 
-    def __init__(self, inner: Publisher, ratio: float = DELTA_RATIO) -> None:
-        super().__init__(inner, SPARSE_RATIO)
-        self.delta_budget = Budget(ratio)
+    Made while a hello may still come (``waiting``, :func:`._channel.awaiting_hello`),
+    it starts with whole bundles that name the answer, as sparse as the delta budget
+    asks, and switches to deltas from the text of the last one sent as soon as the hello
+    is there; if none comes in time, it carries on as a :class:`SparsePublisher`.
+    """
+
+    def __init__(
+        self, inner: Publisher, ratio: float = DELTA_RATIO, *, waiting: bool = False
+    ) -> None:
+        super().__init__(inner, ratio)
+        self.budget.slack = FINAL_SLACK
+        self._mode = "waiting" if waiting else "deltas"
         self._comm: Any = None
         self._seq = 0
         self._text = ""
         self._text_units = 0  # UTF-16 code units: what the browser's string offsets count
         self._reasoning = ""
         self._reasoning_units = 0
-        self._last_sent = time.monotonic()
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
+        super().show(_named(data, display_id), metadata, display_id)
+        self._seed(data)
+
+    def update(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
+        self._latest = (data, metadata, display_id)
+        if not _streaming(data):
+            return  # the final state: finish() sends it, once
+        if self._mode == "waiting":
+            if _channel.present():
+                self._mode = "deltas"
+            elif not _channel.awaiting_hello():
+                self._mode = "sparse"
+                self.budget.ratio, self.budget.slack = SPARSE_RATIO, 0
+        if self._mode == "deltas":
+            self._send_delta(data, metadata, display_id)
+            return
+        named = _named(data, display_id) if self._mode == "waiting" else data
+        size = self.bundle_size(named, metadata, display_id)
+        if self.budget.allows(size, size):
+            self._inner.update(named, metadata, display_id)
+            self.budget.spend(size)
+            self._latest = None
+            self._seed(data)  # what the browser holds: deltas after a hello start here
+
+    def _seed(self, data: dict[str, Any]) -> None:
         payload = data.get(MIME_TYPE)
-        if isinstance(payload, dict):
-            data = {**data, MIME_TYPE: {**payload, "stream": display_id}}
-        super().show(data, metadata, display_id)
-        self.delta_budget.spend(self.budget.sent)
-        self._comm = _channel.open_comm({"kind": "answer", "id": display_id, "version": 1})
-        if self._comm is not None:
-            # Its comm_open, and the comm_close finish() sends.
-            opened = {"comm_id": "x" * 32, "target_name": _channel.TARGET, "data": {}}
-            self.delta_budget.spend(2 * (self._envelope + content_size(opened) + 60))
         if isinstance(payload, dict):
             self._text = str(payload.get("text") or "")
             self._text_units = _units(self._text)
             self._reasoning = str(payload.get("reasoning") or "")
             self._reasoning_units = _units(self._reasoning)
 
-    def update(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
-        if self._comm is None:  # no comm after all: whole bundles, sparsely
-            super().update(data, metadata, display_id)
-            return
-        self._latest = (data, metadata, display_id)
+    def _send_delta(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
         payload = data.get(MIME_TYPE)
-        if not _streaming(data) or not isinstance(payload, dict):
+        if not isinstance(payload, dict):
             return
         delta = self._delta(payload)
-        cost = self._envelope + content_size({"comm_id": self._comm.comm_id, "data": delta})
-        within = self.delta_budget.allows(cost, self.bundle_size(data, metadata, display_id))
-        if not within and time.monotonic() - self._last_sent < MIN_GAP:
+        if self._comm is None:
+            # The first delta rides in the comm's opening; its closing is paid for now.
+            opening = {"kind": "answer", "id": display_id, "version": 1, **delta}
+            content = {
+                "data": opening,
+                "comm_id": "x" * 32,
+                "target_name": _channel.TARGET,
+                "target_module": None,
+            }
+            closing = {"data": {}, "comm_id": "x" * 32}
+            cost = 2 * self._envelope + content_size(content) + content_size(closing)
+        else:
+            cost = self._envelope + content_size({"comm_id": self._comm.comm_id, "data": delta})
+        if not self.budget.allows(cost, self.bundle_size(data, metadata, display_id)):
             return
-        self._comm.send(delta)
-        self._last_sent = time.monotonic()
-        self.delta_budget.spend(cost)
+        if self._comm is None:
+            self._comm = _channel.open_comm(opening)
+            if self._comm is None:  # no comm after all: whole bundles, sparsely
+                self._mode = "sparse"
+                self.budget.ratio, self.budget.slack = SPARSE_RATIO, 0
+                return
+        else:
+            self._comm.send(delta)
+        self.budget.spend(cost)
         self._seq += 1
         self._text = str(payload.get("text") or "")
         self._text_units = delta["at"] + _units(delta["text"])
@@ -221,17 +265,18 @@ class DeltaPublisher(SparsePublisher):
 
     def finish(self) -> None:
         """The final bundle, whole (always), then the answer's comm is closed."""
-        if self._comm is None:
-            super().finish()
-            return
-        latest, self._latest = self._latest, None
-        if latest is not None:
-            self._inner.update(*latest)
-            cost = self.bundle_size(*latest)
-            self.budget.spend(cost)
-            self.delta_budget.spend(cost)
+        super().finish()
         comm, self._comm = self._comm, None
-        comm.close()
+        if comm is not None:
+            comm.close()
+
+
+def _named(data: dict[str, Any], display_id: str) -> dict[str, Any]:
+    """``data`` whose payload names its answer (``stream``), so the browser follows it."""
+    payload = data.get(MIME_TYPE)
+    if not isinstance(payload, dict):
+        return data
+    return {**data, MIME_TYPE: {**payload, "stream": display_id}}
 
 
 def _units(text: str) -> int:

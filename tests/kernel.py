@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from queue import Empty
@@ -100,7 +101,13 @@ class Kernel:
     def submit(self, code: str) -> str:
         return str(self.client.execute(code, store_history=True))
 
-    def collect(self, msg_id: str, timeout: float = 120) -> Execution:
+    def collect(
+        self,
+        msg_id: str,
+        timeout: float = 120,
+        on_message: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Execution:
+        """The cell's messages until it is idle; ``on_message`` sees each as it comes."""
         deadline = time.monotonic() + timeout
         messages: list[dict[str, Any]] = []
         while True:
@@ -119,6 +126,8 @@ class Kernel:
                 continue
             if msg["msg_type"] != "execute_input":
                 messages.append(msg)
+                if on_message is not None:
+                    on_message(msg)
         reply = self.client.get_shell_msg(timeout=30)
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.client.get_shell_msg(timeout=30)

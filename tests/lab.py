@@ -30,14 +30,16 @@ Fixtures (registered in ``conftest.py``; a second registration would start a sec
 
 Helpers: :func:`write_notebook`, :func:`open_notebook`, :func:`run_command`,
 :func:`run_all` and :func:`run_cell` (both return at once, while the cells run),
-:func:`kernel_state`, :func:`wait_for_idle`, :func:`wait_for_busy`, :func:`save`,
-:func:`shutdown_kernels`, :func:`screenshot` (a PNG of the page under
+:func:`kernel_state`, :func:`wait_for_idle`, :func:`wait_for_busy`,
+:func:`wait_for_cell`, :func:`save`, :func:`shutdown_kernels`, :func:`screenshot` (a PNG
+of the page under
 ``$NBSTREAM_ARTIFACTS``, default ``artifacts/``, in a sub-folder, default ``lab``:
 :func:`artifacts_dir`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -115,7 +117,13 @@ def _free_port() -> int:
 
 @pytest.fixture(name="lab_server", scope="session")
 def lab_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    base = tmp_path_factory.mktemp("lab")
+    with start_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_lab(base: Path) -> Iterator[LabServer]:
+    """A JupyterLab server whose folders are all under ``base`` (the fixture; benchmarks)."""
     root, config, runtime, data = (base / name for name in ("root", "config", "runtime", "data"))
     for folder in (root, config / "labconfig", runtime, data):
         folder.mkdir(parents=True)
@@ -259,6 +267,23 @@ def run_cell(page: Any, index: int) -> None:
     """Select cell ``index`` (0-based) and start running it; returns at once."""
     page.locator(".jp-NotebookPanel .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
     run_command(page, "notebook:run-cell", wait=False)
+
+
+def wait_for_cell(page: Any, index: int, timeout: float = 60) -> None:
+    """Wait until cell ``index`` has run (its prompt shows a number, not ``*`` or nothing).
+
+    Right after :func:`run_cell` the kernel may still look idle, so :func:`wait_for_idle`
+    alone can return before the cell started.
+    """
+    page.wait_for_function(
+        """(i) => {
+            const cell = document.querySelectorAll('.jp-NotebookPanel .jp-Cell')[i];
+            const prompt = cell?.querySelector('.jp-InputPrompt')?.textContent ?? '';
+            return /\\[\\d+\\]/.test(prompt);
+        }""",
+        arg=index,
+        timeout=timeout * 1000,
+    )
 
 
 def kernel_state(page: Any) -> str:

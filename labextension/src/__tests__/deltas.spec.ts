@@ -10,7 +10,7 @@ import { MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 import { marked } from 'marked';
 
-import { attachKernel, IDelta, LiveStreams, TARGET } from '../deltas';
+import { attachKernel, helloOnSubshell, IDelta, LiveStreams, TARGET } from '../deltas';
 import { AnswerRenderer, IPayload, MIME_TYPE } from '../widget';
 
 const delta = (seq: number, at: number, text: string, extra: Partial<IDelta> = {}): IDelta => ({
@@ -101,9 +101,10 @@ describe('the cell renderer with deltas', () => {
 });
 
 describe('attachKernel', () => {
-  it('answers an invite with a hello and follows an answer comm', () => {
+  it('says hello to an invite (twice if it listens) and follows an answer comm', async () => {
     const targets: Record<string, (comm: any, msg: any) => void> = {};
     const kernel = {
+      ...fakeKernel(true),
       registerCommTarget: (name: string, cb: (comm: any, msg: any) => void) => {
         targets[name] = cb;
       }
@@ -116,11 +117,78 @@ describe('attachKernel', () => {
       content: { data: { kind: 'invite', version: 1 } }
     });
     expect(sent).toEqual([{ kind: 'hello', version: 1 }]);
+    expect(kernel.log).toEqual([]); // no `listens`: an older kernel, no subshell hello
+    targets[TARGET]({ send: (data: unknown) => sent.push(data) }, {
+      content: { data: { kind: 'invite', version: 1, listens: true } }
+    });
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(kernel.log.map((entry: any[]) => entry[0])).toEqual([
+      'create',
+      'comm_open',
+      'comm_close',
+      'delete'
+    ]);
     const comm: any = {};
     targets[TARGET](comm, { content: { data: { kind: 'answer', id: 'x' } } });
     comm.onMsg({ content: { data: delta(1, 0, 'hi') } });
     expect(streams.state('x')?.text).toBe('hi');
     comm.onClose({});
     expect(streams.state('x')).toBeUndefined();
+    // The first piece may ride in the comm's opening.
+    const second: any = {};
+    targets[TARGET](second, {
+      content: { data: { kind: 'answer', id: 'y', version: 1, ...delta(1, 0, 'first') } }
+    });
+    second.onMsg({ content: { data: delta(2, 5, ' second') } });
+    expect(streams.state('y')?.text).toBe('first second');
+  });
+});
+
+/** A kernel connection that records what is sent, with or without subshells. */
+function fakeKernel(subshells: boolean, commsOverSubshells = 'perCommTarget'): any {
+  const log: any[] = [];
+  const done = (value: unknown = {}) => ({ done: Promise.resolve(value) });
+  return {
+    log,
+    info: Promise.resolve({}),
+    supportsSubshells: subshells,
+    commsOverSubshells,
+    clientId: 'client',
+    username: 'user',
+    requestCreateSubshell: () => {
+      log.push(['create']);
+      return done({ content: { subshell_id: 'sub1' } });
+    },
+    requestDeleteSubshell: (content: any) => {
+      log.push(['delete', content.subshell_id]);
+      return done();
+    },
+    sendShellMessage: (msg: any) => {
+      log.push([msg.header.msg_type, msg.header.subshell_id, msg.content]);
+      return done();
+    }
+  };
+}
+
+describe('helloOnSubshell', () => {
+  it('opens a comm to the kernel target on a subshell of its own, then cleans up', async () => {
+    const kernel = fakeKernel(true);
+    await helloOnSubshell(kernel);
+    const [create, open, close, del] = kernel.log;
+    expect(create).toEqual(['create']);
+    expect(open[0]).toBe('comm_open');
+    expect(open[1]).toBe('sub1');
+    expect(open[2]).toMatchObject({ target_name: TARGET, data: { kind: 'hello', version: 1 } });
+    expect(close[0]).toBe('comm_close');
+    expect(close[1]).toBe('sub1');
+    expect(close[2].comm_id).toBe(open[2].comm_id);
+    expect(del).toEqual(['delete', 'sub1']);
+  });
+
+  it('does nothing without subshells, or with comms over subshells turned off', async () => {
+    for (const kernel of [fakeKernel(false), fakeKernel(true, 'disabled')]) {
+      await helloOnSubshell(kernel);
+      expect(kernel.log).toEqual([]);
+    }
   });
 });
