@@ -66,7 +66,7 @@ notebooks:
 
 # Re-run the example notebooks with real models and re-record their answers.
 notebooks-record:
-	for s in quickstart endpoints chat_widget prompts testing notebook_context; do $(BIN)/python scripts/make_$$s.py || exit 1; done
+	for s in quickstart endpoints chat_widget prompts testing notebook_context bring_your_own; do $(BIN)/python scripts/make_$$s.py || exit 1; done
 
 bench:
 	$(BIN)/python bench/bench_magic.py
