@@ -20,7 +20,7 @@ multiple of the final bundle at any length and any token rate:
   every ~4 s (a slow model's text arrives in lines, not words). No piece is sent for
   the status line alone. Made while a hello may still come (a *Run All*: the subshell
   hello is on its way), it starts with whole bundles that name the answer, as sparse as
-  this budget asks, and switches to deltas from the last one's text when the hello is
+  the fallback's, and switches to deltas from the last one's text when the hello is
   there; if none comes in time it goes on as a :class:`SparsePublisher`.
 - :class:`SparsePublisher` (no front end known): whole bundles, each sent when
   everything sent so far plus it fits in :data:`SPARSE_RATIO` × its own size. The gap
@@ -152,8 +152,9 @@ class DeltaPublisher(SparsePublisher):
     """The first bundle with the answer's id, then deltas on the answer's comm; then the final.
 
     Made while a hello may still come (``waiting``, :func:`._channel.awaiting_hello`),
-    it starts with whole bundles that name the answer, as sparse as the delta budget
-    asks, and switches to deltas from the text of the last one sent as soon as the hello
+    it starts with whole bundles that name the answer, as sparse as the fallback's
+    (a hello may never come, and a stalled answer must show what arrived),
+    and switches to deltas from the text of the last one sent as soon as the hello
     is there; if none comes in time, it carries on as a :class:`SparsePublisher`.
     """
 
@@ -189,7 +190,11 @@ class DeltaPublisher(SparsePublisher):
             return
         named = _named(data, display_id) if self._mode == "waiting" else data
         size = self.bundle_size(named, metadata, display_id)
-        if self.budget.allows(size, size):
+        # While waiting, whole bundles go out as the fallback's would (SPARSE_RATIO): a
+        # hello may never come (nbclient, a terminal), and a stalled answer must still
+        # show what arrived. A subshell hello comes within milliseconds, so in a Run All
+        # this costs the first display or two; the deltas then wait for the budget.
+        if self.budget.sent + size <= SPARSE_RATIO * size:
             self._inner.update(named, metadata, display_id)
             self.budget.spend(size)
             self._latest = None
