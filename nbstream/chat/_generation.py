@@ -19,14 +19,19 @@ answer's bundle − 200 B), else its text waits for the next flush (the final st
 the ``turns`` trait, always follows and carries it). The bundle is this answer's
 :class:`~.._bundle.LiveBundle`, what a cell would show: the chat, once displayed, ends
 each answer with its ``turns`` update and the transcript's display update, which
-together carry the answer at least as often as that bundle does, so deltas plus the
-final state stay ≤ 3× the final state, and the comm messages alone ≤ 3× that bundle
-(what ``bench/bench_wire.py`` compares to). At 50 tok/s that is about two deltas a
-second, at 5 tok/s one every few seconds; the first goes at once. A view opened mid-answer
-asks for the text so far (``hello``) and is sent one ``snapshot``; snapshots and deltas
-are sent under one lock, so a view never sees text twice or a gap. Both are cut from the
-Stream's accumulated text, which is masked as it arrives (a possible key held back), so
-neither ever carries a piece of a key.
+together carry the answer four times to that bundle's three, so deltas and the final
+state stay within 3× the final state; and the widget's comm messages alone stay within
+3× that bundle, which is what ``bench/bench_wire.py`` compares the chat to. At 50
+tok/s that is about two deltas a second, at 5 tok/s one every few seconds; the first
+goes at once. (The chat's own final message carries the text once: against it alone
+the budget would allow one delta per ~900 characters, every ~25 s at 5 tok/s.) The
+``turns`` updates at an answer's start and end carry the whole conversation and are
+not in the budget; a snapshot is always sent, and counted.
+
+A view opened mid-answer asks for the text so far (``hello``) and is sent one
+``snapshot``; snapshots and deltas are sent under one lock, so a view never sees text
+twice or a gap. Both are cut from the Stream's accumulated text, which is masked as it
+arrives (a possible key held back), so neither ever carries a piece of a key.
 """
 
 from __future__ import annotations
