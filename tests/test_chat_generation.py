@@ -89,7 +89,8 @@ def final_bundle_size(response: Any) -> int:
 
 
 @pytest.mark.parametrize(
-    ("per_second", "tokens"), [(5, 500), (10, 2_000), (50, 2_000), (500, 8_000), (5, 20)]
+    ("per_second", "tokens"),
+    [(5, 500), (5, 8_000), (10, 2_000), (50, 500), (50, 2_000), (500, 8_000), (5, 20)],
 )
 def test_chat_bytes_per_answer_stay_within_three_times_its_bundle_at_any_rate(
     monkeypatch: pytest.MonkeyPatch, per_second: float, tokens: int
