@@ -22,6 +22,10 @@ multiple of the final bundle at any length and any token rate:
   hello is on its way), it starts with whole bundles that name the answer, as sparse as
   the fallback's, and switches to deltas from the last one's text when the hello is
   there; if none comes in time it goes on as a :class:`SparsePublisher`.
+
+  The chat (:mod:`.chat._generation`) spends the same budget, :func:`delta_budget`, for
+  its deltas: its custom messages against :func:`bundle_size` of the answer's bundle as
+  a cell would show it (see there why that, not the chat's own final message).
 - :class:`SparsePublisher` (no front end known): whole bundles, each sent when
   everything sent so far plus it fits in :data:`SPARSE_RATIO` × its own size. The gap
   between updates grows with the answer (each one ~1/8 larger than the one before), so
@@ -90,6 +94,26 @@ def envelope_size() -> int:
         return DEFAULT_ENVELOPE
 
 
+def bundle_size(
+    data: dict[str, Any], metadata: dict[str, Any], display_id: str, envelope: int
+) -> int:
+    """Bytes of the ``update_display_data`` message that carries this bundle."""
+    content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
+    return envelope + content_size(content)
+
+
+def comm_message_size(comm_id: str, data: Any, envelope: int) -> int:
+    """Bytes of a ``comm_msg`` that carries ``data`` on the comm ``comm_id``."""
+    return envelope + content_size({"comm_id": comm_id, "data": data})
+
+
+def delta_budget() -> Budget:
+    """The budget of one answer's deltas, a cell's or the chat's: everything sent so far
+    and the next piece (and its closing) within :data:`DELTA_RATIO` × (the answer's
+    current bundle − :data:`FINAL_SLACK`); with the final state, ≤ 3× at any rate."""
+    return Budget(DELTA_RATIO, FINAL_SLACK)
+
+
 def _streaming(data: dict[str, Any]) -> bool:
     payload = data.get(MIME_TYPE)
     return isinstance(payload, dict) and payload.get("status") == "streaming"
@@ -122,8 +146,7 @@ class SparsePublisher:
         self._latest: tuple[dict[str, Any], dict[str, Any], str] | None = None
 
     def bundle_size(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> int:
-        content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
-        return self._envelope + content_size(content)
+        return bundle_size(data, metadata, display_id, self._envelope)
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
         self._envelope = envelope_size()
@@ -162,7 +185,8 @@ class DeltaPublisher(SparsePublisher):
         self, inner: Publisher, ratio: float = DELTA_RATIO, *, waiting: bool = False
     ) -> None:
         super().__init__(inner, ratio)
-        self.budget.slack = FINAL_SLACK
+        self.budget = delta_budget()
+        self.budget.ratio = ratio
         self._mode = "waiting" if waiting else "deltas"
         self._comm: Any = None
         self._seq = 0
@@ -225,7 +249,7 @@ class DeltaPublisher(SparsePublisher):
             closing = {"data": {}, "comm_id": "x" * 32}
             cost = 2 * self._envelope + content_size(content) + content_size(closing)
         else:
-            cost = self._envelope + content_size({"comm_id": self._comm.comm_id, "data": delta})
+            cost = comm_message_size(self._comm.comm_id, delta, self._envelope)
         if not self.budget.allows(cost, self.bundle_size(data, metadata, display_id)):
             return
         if self._comm is None:
