@@ -7,9 +7,12 @@ reads them in the cells' ``[n]`` labels.
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image as PILImage
 
 from .kernel import Kernel, one_line_error
 from .servers.scripted import ScriptedServer, answer
@@ -215,3 +218,34 @@ def test_bad_references_are_one_sentence_and_send_nothing(
         assert not run.displays, reference
     assert len(server.requests) == before
     assert kernel.run("1 + 1").status == "ok"
+
+
+def test_a_figure_and_an_image_output_go_as_image_parts(
+    kernel: Kernel, server: ScriptedServer, cells: dict[str, int]
+) -> None:
+    """``{fig}`` and ``{Out[n]}`` of a plot, through ``%%llm`` in a real kernel: the server
+    gets a text part with the markers and PNG ``image_url`` parts that decode to the
+    figures' pixels, in the order the placeholders came."""
+    assert (
+        kernel.run(
+            "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+            "fig, ax = plt.subplots(figsize=(4, 3), dpi=50)\nax.plot([1, 3, 2]);"
+        ).status
+        == "ok"
+    )
+    shown = count(kernel, "small, ax2 = plt.subplots(figsize=(2, 1), dpi=50)\nsmall")
+    before = len(server.requests)
+    run = kernel.run(f"%%llm openai:m\nWhat trend? {{fig}} And here: {{Out[{shown}]}}")
+    assert run.status == "ok", run.errors
+    assert len(server.requests) == before + 1
+    content = server.last.json()["messages"][-1]["content"]
+    assert content[0] == {"type": "text", "text": "What trend? [image 1] And here: [image 2]"}
+    sizes = []
+    for part in content[1:]:
+        assert part["type"] == "image_url"
+        head, _, payload = part["image_url"]["url"].partition(",")
+        assert head == "data:image/png;base64"
+        picture = PILImage.open(io.BytesIO(base64.b64decode(payload)))
+        assert picture.format == "PNG"
+        sizes.append(picture.size)
+    assert sizes == [(200, 150), (100, 50)]
