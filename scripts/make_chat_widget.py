@@ -26,9 +26,10 @@ cells = [
         "nbval-ignore-output",
     ),
     why(
-        "Under the widget is a plain Markdown transcript of the conversation. While the widget "
-        "is live it hides it; it is what the saved notebook shows without a kernel (GitHub, "
-        "nbconvert, JupyterLab after a restart), and it is replaced each time an answer ends.\n\n"
+        "Under the widget is a transcript of the conversation, replaced each time an answer "
+        "ends. While the widget is live it is hidden; reopened without a kernel, JupyterLab "
+        "and Notebook 7 show it rendered like the chat in place of the widget, and GitHub and "
+        "nbconvert show its Markdown copy (links only http(s), images as links).\n\n"
         "Type in the box above, or do from Python what the buttons do: `send()` returns at "
         "once (the answer streams in the background) and `wait()` blocks until it ends and "
         "returns the `Response`."

@@ -3,7 +3,7 @@
 The shapes are recognised without importing any client package, so every read is duck
 typed: a key of a mapping, else an attribute (pydantic models, dataclasses, plain
 objects). A field that is missing or of the wrong type counts as absent, as in
-:mod:`nbstream.backends._json`, whose typed reads these reuse. Also here: what several
+:mod:`nbstream._json`, whose typed reads these reuse. Also here: what several
 shapes share — a ``content`` that is a list of typed parts, and the per-stream state.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .._json import as_count, as_opt_str, as_str
 from .._types import Chunk
-from ..backends._json import as_count, as_opt_str, as_str
 
 __all__ = ["OTHER", "State", "as_count", "as_opt_str", "as_str", "field", "parts", "text_chunk"]
 

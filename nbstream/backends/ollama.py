@@ -39,9 +39,9 @@ from .._exceptions import (
     StreamError,
     UsageError,
 )
+from .._json import as_count, as_dict, as_opt_str, as_str
 from .._types import Cancel, Chunk, Image, Message, Request, Usage
 from . import _http, _http_errors
-from ._json import as_count, as_dict, as_opt_str, as_str
 
 DEFAULT_HOST = "http://localhost:11434"
 DEFAULT_PORT = 11434

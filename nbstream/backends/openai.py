@@ -34,9 +34,9 @@ import httpx
 from .. import _images
 from .._decoders import ServerSentEvent, SSEDecoder
 from .._exceptions import MalformedStreamError, NbstreamError, StreamError, UsageError
+from .._json import as_count, as_dict, as_opt_str, as_str
 from .._types import Cancel, Chunk, Image, Message, Request, Usage
 from . import _http, _http_errors
-from ._json import as_count, as_dict, as_opt_str, as_str
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
