@@ -85,3 +85,27 @@ def test_the_graph_sees_imports() -> None:
 
 def test_no_import_cycles() -> None:
     assert _cycles(_graph()) == []
+
+
+def _packages(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same graph with each subpackage (``backends``, ``chat``…) as one node."""
+
+    def room(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    rooms: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        rooms.setdefault(room(name), set()).update(room(t) for t in targets)
+    return {name: targets - {name} for name, targets in rooms.items()}
+
+
+def test_the_package_graph_sees_subpackages() -> None:
+    rooms = _packages(_graph())
+    assert "nbstream.backends" in rooms["nbstream.recording"]
+    assert "nbstream._shapes" in rooms["nbstream.backends"]
+
+
+def test_no_cycles_between_packages() -> None:
+    """A subpackage and a module (or another subpackage) never import each other: each
+    package is one floor of the README's map, above everything it uses."""
+    assert _cycles(_packages(_graph())) == []
