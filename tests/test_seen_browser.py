@@ -359,3 +359,52 @@ def test_the_examples_as_saved(lab_server: LabServer, page: Any, frontend: str) 
     if "makes it repeatable on one machine and build" not in page.inner_text(".jp-Notebook"):
         problems.append("the quickstart does not say --seed is repeatable on one machine only")
     assert not problems, problems
+
+
+# Counts, once per frame, the frames in which a chat widget showed an answer streaming.
+CHAT_WATCHER = """
+window.__chat = {streaming: 0};
+const chatFrame = () => {
+  if (document.querySelector('.nbstream-chat .nbstream-chat-pending .nbstream-chat-body'))
+    window.__chat.streaming += 1;
+  requestAnimationFrame(chatFrame);
+};
+requestAnimationFrame(chatFrame);
+"""
+
+
+@pytest.mark.slow
+@FRONTENDS
+def test_the_chat_example_run_all_streams_and_leaves_a_conversation(
+    lab_server: LabServer, page: Any, frontend: str
+) -> None:
+    """Point 6b, live: *Run All* of the chat example with the demo model streams into the
+    widget and leaves the conversation in it (not emptied by a reset)."""
+    example = "03-chat-widget.ipynb"
+    shutil.copy(NOTEBOOKS / example, lab_server.root / f"live-{frontend}-{example}")
+    page.add_init_script(CHAT_WATCHER)
+    open_notebook(page, lab_server, f"live-{frontend}-{example}", frontend=frontend)
+    try:
+        run_all(page)
+        page.wait_for_selector(".nbstream-chat", timeout=120_000)
+        page.wait_for_function("() => window.__chat.streaming > 0", timeout=120_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.jp-InputPrompt').length > 0 && "
+            "[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]"
+            ".every(p => /\\[\\d+\\]/.test(p.textContent))",
+            timeout=240_000,
+        )
+        wait_for_idle(page, timeout=120)
+        chat = page.locator(".nbstream-chat").first
+        chat.scroll_into_view_if_needed()
+        shot(page, f"{frontend}-example-chat-live")
+        roles = chat.locator(".nbstream-chat-msg").evaluate_all(
+            "nodes => nodes.map(n => [n.dataset.role, n.innerText.trim().length])"
+        )
+        # The conversation the notebook leaves (its last exchange: the stopped count), not
+        # an empty widget after a reset.
+        assert [role for role, _ in roles].count("user") >= 1, roles
+        assert [role for role, _ in roles].count("assistant") >= 1, roles
+        assert all(length > 0 for _, length in roles), roles
+    finally:
+        shutdown_kernels(lab_server)
