@@ -1,12 +1,4 @@
-"""The ``py`` backend: a stream the user already holds, or a Python function, as a source.
-
-``show(stream)`` and a function named as the model (``py:NAME``, ``model=fn``) end up
-here, as one more backend over a :class:`~nbstream._types.Request`, so the
-:class:`~nbstream.Stream`, the live output, the chat, recording and replay treat them
-like any other: the request carries the user's object in its options (:data:`SOURCE`
-for ``show()``, :data:`FUNCTION` for a function, which :mod:`nbstream._request` looked
-up in the notebook's namespace when it built the request). Each item of the stream
-becomes a :class:`~nbstream._types.Chunk` through :class:`~nbstream._shapes.ShapeReader`.
+"""Reading what the user handed over: in the right thread, stopped in time, always closed.
 
 Where the user's code runs decides how a stop reaches it:
 
@@ -41,61 +33,27 @@ import contextlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from .._exceptions import NbstreamError, StreamError, UsageError
-from .._shapes import ShapeReader, UnknownChunkError
-from .._types import Cancel, Chunk, Request
-from ._sigint import watching
-
-FUNCTION = "function"
-"""The request option that carries the function a ``py:`` model names (not recorded), or
-the :class:`UsageError` saying why ``py:NAME`` names none (raised when it would be called)."""
-SOURCE = "source"
-"""The request option that carries the iterable ``show()`` was given (not recorded)."""
-INTERNAL = frozenset({FUNCTION, SOURCE})
+from ..._exceptions import NbstreamError, StreamError, UsageError
+from ..._shapes import ShapeReader, UnknownChunkError
+from ..._types import Cancel, Chunk
+from .._sigint import watching
 
 ACCEPTS = "a str, an iterable or an async iterable of chunks, or a coroutine of one"
 CLOSE_WAIT = 1.0  # seconds to wait for an async source's aclose() on the private loop
 _END = object()
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """A :class:`Cancel` ended the wait for the user's code."""
-
-
-def options_for(request: Request) -> dict[str, Any]:
-    """What a function that takes ``options`` receives: what the request set, no more."""
-    options: dict[str, Any] = {
-        "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
-        "seed": request.seed,
-        "stop": list(request.stop) or None,
-        "raw": request.raw or None,
-    }
-    options.update((k, v) for k, v in request.options.items() if k not in INTERNAL)
-    options.pop("load", None)
-    return {k: v for k, v in options.items() if v is not None}
-
-
-def takes_options(function: Callable[..., Any]) -> bool:
-    """Whether ``function`` accepts an ``options`` keyword (by name, or ``**kwargs``)."""
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(
-        p.kind is p.VAR_KEYWORD
-        or (p.name == "options" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        for p in parameters
-    )
 
 
 # Frames of the machinery that ran the user's code, left out of its traceback (for %tb).
 _MACHINERY = (
-    os.path.dirname(os.path.dirname(__file__)) + os.sep,  # nbstream
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + os.sep,  # nbstream
     os.path.dirname(asyncio.__file__) + os.sep,
     os.path.dirname(concurrent.futures.__file__) + os.sep,
 )
@@ -122,69 +80,10 @@ def user_error(exc: BaseException, name: str) -> StreamError:
     return error
 
 
-class PythonBackend:
-    """The ``py`` backend: reads :data:`SOURCE`, or calls :data:`FUNCTION` and reads its result."""
-
-    name = "py"
-
-    def stream(
-        self, request: Request, cancel: Cancel | None = None
-    ) -> Generator[Chunk, None, None]:
-        cancel = cancel or Cancel()
-        name = f"py:{request.model}"
-        steps = _Here() if threading.current_thread() is threading.main_thread() else _Aside()
-        try:
-            if SOURCE in request.options:
-                source = request.options[SOURCE]
-            else:
-                function = request.options.get(FUNCTION)
-                if isinstance(function, UsageError):  # py:NAME unbound when the request was built
-                    raise function
-                if not callable(function):
-                    raise UsageError(
-                        f"{name} names no function; bind one in the notebook "
-                        "(def NAME(messages): …) or pass the callable as model=."
-                    )
-                source = _call(function, request, steps, cancel, name)
-                if source is None:
-                    raise UsageError(f"{name} returned None; return {ACCEPTS}.")
-            yield from _read(source, steps, cancel, name)
-        except _Stopped:
-            return
-        finally:
-            steps.shutdown()
-
-    def models(self, request: Request) -> list[str]:
-        """Nothing to list: any callable in the notebook is a model (``py:NAME``)."""
-        return []
-
-    def describe(self, request: Request) -> dict[str, Any]:
-        """What ``--dry-run`` shows: the call that would be made (an unbound name says so)."""
-        function = request.options.get(FUNCTION)
-        if isinstance(function, UsageError):
-            raise function
-        passes = "messages, options=…" if function and takes_options(function) else "messages"
-        return {"backend": self.name, "calls": f"{request.model}({passes})"}
-
-
-def _call(
-    function: Callable[..., Any], request: Request, steps: _Steps, cancel: Cancel, name: str
-) -> Any:
-    messages = [m.as_dict() for m in request.messages]
-    if takes_options(function):
-        options = options_for(request)
-        result = steps.run(lambda: function(messages, options=options), cancel, name)
-    else:
-        result = steps.run(lambda: function(messages), cancel, name)
-    if inspect.isawaitable(result):
-        result = _await(result, cancel, name)
-    return result
-
-
-def _read(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
+def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
     """The chunks of ``source``, closed however the reading ends."""
     if inspect.isawaitable(source):
-        source = _await(source, cancel, name)
+        source = await_result(source, cancel, name)
     if isinstance(source, str):
         if source:
             yield Chunk(text=source)
@@ -198,7 +97,7 @@ def _read(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterator[Chu
     elif not hasattr(source, "__iter__"):
         what = "None" if source is None else f"a {type(source).__name__}"
         raise UsageError(f"{name} gave {what}, which is not a stream; pass {ACCEPTS}.")
-    elif isinstance(steps, _Here):
+    elif isinstance(steps, Here):
         yield from _read_here(source, name)
     else:
         yield from _read_aside(source, steps, cancel, name)
@@ -235,7 +134,7 @@ def _read_here(source: Any, name: str) -> Iterator[Chunk]:
         _close(iterator, source)
 
 
-def _read_aside(source: Any, steps: _Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
+def _read_aside(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
     """Off the main thread: each item is fetched on the source's own thread."""
     reader = ShapeReader()
     iterator = steps.run(lambda: iter(source), cancel, name)
@@ -277,7 +176,7 @@ def _read_async(source: Any, cancel: Cancel, name: str) -> Iterator[Chunk]:
             chunk = _chunk_of(reader, item)
             if chunk is not None:
                 yield chunk
-    except (_Stopped, NbstreamError):
+    except (Stopped, NbstreamError):
         raise
     except Exception as exc:
         raise user_error(exc, name) from exc
@@ -330,7 +229,7 @@ def close_source(source: Any) -> None:
 
 
 def _wait(future: Future[Any], cancel: Cancel, name: str) -> Any:
-    """The future's result; ends at once on a Stop (:class:`_Stopped`) or an interrupt."""
+    """The future's result; ends at once on a Stop (:class:`Stopped`) or an interrupt."""
     if not future.done():
         ready = threading.Event()
         future.add_done_callback(lambda _: ready.set())
@@ -344,16 +243,16 @@ def _wait(future: Future[Any], cancel: Cancel, name: str) -> Any:
             remove()
         if not future.done():
             future.cancel()
-            raise _Stopped
+            raise Stopped
     error = future.exception()
     if error is None:
         return future.result()
-    if isinstance(error, (NbstreamError, _Stopped)):
+    if isinstance(error, (NbstreamError, Stopped)):
         raise error
     raise user_error(error, name) from error
 
 
-def _await(awaitable: Any, cancel: Cancel, name: str) -> Any:
+def await_result(awaitable: Any, cancel: Cancel, name: str) -> Any:
     """Run a coroutine (or any awaitable) on the private loop and wait for its value."""
 
     async def run() -> Any:
@@ -387,7 +286,7 @@ def _private_loop() -> Any:
         return _LOOP
 
 
-class _Steps:
+class Steps:
     """Where the user's synchronous code runs: ``run(step)`` returns its value."""
 
     def run(self, step: Callable[[], Any], cancel: Cancel, name: str) -> Any:
@@ -400,7 +299,7 @@ class _Steps:
         """Nothing more will be run."""
 
 
-class _Here(_Steps):
+class Here(Steps):
     """In this thread: interrupts reach the user's code directly."""
 
     def run(self, step: Callable[[], Any], cancel: Cancel, name: str) -> Any:
@@ -415,7 +314,7 @@ class _Here(_Steps):
         step()
 
 
-class _Aside(_Steps):
+class Aside(Steps):
     """On a thread of the source's own, one step at a time: a Stop never waits for it."""
 
     def __init__(self) -> None:
@@ -435,18 +334,3 @@ class _Aside(_Steps):
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
-
-
-BACKEND = PythonBackend()
-
-__all__ = [
-    "BACKEND",
-    "FUNCTION",
-    "INTERNAL",
-    "SOURCE",
-    "PythonBackend",
-    "close_source",
-    "options_for",
-    "takes_options",
-    "user_error",
-]
