@@ -32,7 +32,6 @@ follows an unanswered one; an answer stopped with text is kept, since the user s
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -158,10 +157,7 @@ class Chat:
             history = [
                 Message(m["role"], m["content"], tuple(m.get("images", ()))) for m in self.messages
             ]
-            request = settings.request(text, history=history)
-            if pictures:
-                asked = dataclasses.replace(request.messages[-1], images=pictures)
-                request = dataclasses.replace(request, messages=(*request.messages[:-1], asked))
+            request = settings.request(text, history=history, images=pictures)
             self._count += 1
             generation = Generation(
                 self._count,
