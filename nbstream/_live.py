@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ._iopub import Packer, packer
 from ._throttle import Throttle
 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
@@ -33,7 +34,16 @@ class Publisher(Protocol):
 
 
 class IPythonPublisher:
-    """Publishes through IPython's display (``display_data`` then ``update_display_data``)."""
+    """Publishes through IPython's display (``display_data`` then ``update_display_data``).
+
+    Updates can also be packed once and sent straight to IOPub (:mod:`._iopub`):
+    :meth:`pack` gives the bytes (their length is what a byte budget counts) or None
+    where IPython must send them itself, and :meth:`send_packed` sends them.
+    """
+
+    def __init__(self) -> None:
+        self._packer: Packer | None = None
+        self._looked = False
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
         from IPython.display import display
@@ -41,9 +51,24 @@ class IPythonPublisher:
         display(data, raw=True, metadata=metadata, display_id=display_id)  # type: ignore[no-untyped-call]
 
     def update(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
+        packed = self.pack(data, metadata, display_id)
+        if packed is not None:
+            self.send_packed(packed)
+            return
         from IPython.display import update_display
 
         update_display(data, raw=True, metadata=metadata, display_id=display_id)  # type: ignore[no-untyped-call]
+
+    def pack(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> bytes | None:
+        """The update's content as the kernel sends it, or None (IPython's route)."""
+        if not self._looked:
+            self._packer, self._looked = packer(), True
+        return self._packer.pack(data, metadata, display_id) if self._packer else None
+
+    def send_packed(self, packed: bytes) -> None:
+        """Send what :meth:`pack` returned, as an ``update_display_data``."""
+        assert self._packer is not None
+        self._packer.send(packed)
 
 
 class LiveOutput:
