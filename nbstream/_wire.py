@@ -261,6 +261,10 @@ class DeltaPublisher(SparsePublisher):
         else:
             self._comm.send(delta)
         self.budget.spend(cost)
+        self._sent(payload, delta)
+
+    def _sent(self, payload: dict[str, Any], delta: dict[str, Any]) -> None:
+        """The browser now holds ``payload``'s text: ``delta`` brought it there."""
         self._seq += 1
         self._text = str(payload.get("text") or "")
         self._text_units = delta["at"] + _units(delta["text"])
