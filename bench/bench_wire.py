@@ -156,9 +156,8 @@ def main() -> None:
             kernel.shutdown()
     print()
     columns = [*MODES, *(["chat"] if CHAT else [])]
-    print(
-        "| tok/s | tokens | final bundle | " + " | ".join(f"{c}: msgs, bytes, ×" for c in columns)
-    )
+    heads = " | ".join(f"{c}: msgs, bytes, ×" for c in columns)
+    print(f"| tok/s | tokens | final bundle | {heads} |")
     print("|---|---|---|" + "---|" * len(columns))
     for row in rows:
         print(markdown_row(row))
