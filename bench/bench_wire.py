@@ -1,15 +1,19 @@
-"""Bytes and messages to the browser for one live ``%%llm`` answer, three ways, and the chat.
+"""Bytes and messages to the browser for one live ``%%llm`` answer, four ways, and the chat.
 
 For 500, 2,000 and 8,000 tokens at 50 and 500 tok/s, and 200 and 500 tokens at 5 and
 10 tok/s (a slow local model; the scripted OpenAI-compatible server, one word per token,
-paced), three real kernels run the same cell at the same time:
+paced), four real kernels run the same cell at the same time:
 
 * **old** — every coalesced update carries the whole bundle (≤ 20 a second), as before
   issue 11 (the publisher is forced back to ``IPythonPublisher``);
 * **fallback** — no nbstream front end said hello (nbclient, nbconvert, a front end
   without the extension): sparse whole bundles;
 * **deltas** — the test client answers the kernel's invite as the extension does: the
-  first bundle, only new text on the answer's comm, the final bundle.
+  first bundle, only new text on the answer's comm, the final bundle;
+* **widgets** — the test client's probe says hello as a widget host without the
+  extension does (VS Code, Colab, ipywidgets only): the first bundle, the answer's small
+  widget and its view, deltas on it, the final bundle, the widget's closing. The chat's
+  script, sent once per kernel at the hello, is not part of any answer (printed once).
 
 Every IOPub message of the answer (display, update, comm open / msg / close) is
 serialized as on the wire (``Session.serialize``: header, parent, metadata, content,
@@ -17,11 +21,13 @@ signature) and summed; ratios are to the final ``update_display_data``. The chat
 (``nbstream.chat``, same answer, same pace) is measured in this process as
 ``bench/bench_widget.py`` does (its comm messages, serialized the same way).
 Run: ``python bench/bench_wire.py`` (about 8 minutes: the 8,000-token answers at
-50 tok/s take 160 s, the 500 at 5 tok/s 100 s).
+50 tok/s take 160 s, the 500 at 5 tok/s 100 s). ``BENCH_MODES=widgets BENCH_RATES=50,500``
+runs only those kernels and rates (no chat column unless ``chat`` is named).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -42,7 +48,13 @@ PLAN = [
     *((rate, tokens) for rate in (50, 500) for tokens in (500, 2_000, 8_000)),
 ]
 """(tok/s, tokens) of each row."""
-MODES = ("old", "fallback", "deltas")
+ALL_MODES = ("old", "fallback", "deltas", "widgets")
+_chosen = os.environ.get("BENCH_MODES", ",".join([*ALL_MODES, "chat"])).split(",")
+MODES = tuple(m for m in ALL_MODES if m in _chosen)
+CHAT = "chat" in _chosen
+_rates = os.environ.get("BENCH_RATES")
+if _rates:
+    PLAN = [(rate, tokens) for rate, tokens in PLAN if str(rate) in _rates.split(",")]
 WIRE_TYPES = {"display_data", "update_display_data", "comm_open", "comm_msg", "comm_close"}
 
 
@@ -65,8 +77,26 @@ def start(mode: str) -> Kernel:
             "import nbstream._wire as _w, nbstream._live as _r\n"
             "_w.live_publisher = lambda: _r.IPythonPublisher()"
         )
+    if mode == "widgets":
+        (probe,) = [
+            m
+            for m in setup.of("comm_open")
+            if m["content"]["data"]
+            .get("state", {})
+            .get("_anywidget_id", "")
+            .endswith("ProbeWidget")
+        ]
+        hello = {"kind": "hello", "version": 1, "lab": False}
+        data = {"method": "custom", "content": hello}
+        msg = kernel.client.session.msg(
+            "comm_msg", {"comm_id": probe["content"]["comm_id"], "data": data}
+        )
+        kernel.client.shell_channel.send(msg)
+        assert kernel.value("__import__('nbstream._widgethost', fromlist=['_']).present()")
     if mode == "deltas":
-        (invite,) = [m for m in setup.of("comm_open") if m["content"]["data"]["kind"] == "invite"]
+        (invite,) = [
+            m for m in setup.of("comm_open") if m["content"]["data"].get("kind") == "invite"
+        ]
         hello = {"comm_id": invite["content"]["comm_id"], "data": {"kind": "hello", "version": 1}}
         kernel.client.shell_channel.send(kernel.client.session.msg("comm_msg", hello))
         assert kernel.value("__import__('nbstream._channel', fromlist=['_']).present()")
@@ -90,7 +120,8 @@ def main() -> None:
     rows = []
     try:
         for rate, tokens in PLAN:
-            servers = {mode: ScriptedServer(paced(tokens, rate)) for mode in [*MODES, "chat"]}
+            names = [*MODES, "chat"] if CHAT else list(MODES)
+            servers = {mode: ScriptedServer(paced(tokens, rate)) for mode in names}
             for server in servers.values():
                 server.__enter__()
             try:
@@ -102,29 +133,32 @@ def main() -> None:
                 }
                 chat: dict[str, Any] = {}
 
-                def run_chat(url: str = servers["chat"].url, into: dict = chat) -> None:
+                def run_chat(
+                    url: str = servers["chat"].url if CHAT else "", into: dict = chat
+                ) -> None:
                     wire, _text, _ = measure_nbstream("openai:m", base_url=url + "/v1")
                     into.update(messages=wire.messages, bytes=wire.bytes)
 
                 chatting = threading.Thread(target=run_chat)
-                chatting.start()
+                if CHAT:
+                    chatting.start()
                 results = {m: measure(kernels[m], kernels[m].collect(ids[m], 600)) for m in MODES}
-                chatting.join()
+                if CHAT:
+                    chatting.join()
             finally:
                 for server in servers.values():
                     server.__exit__(None, None, None)
-            final = results["deltas"][2]
+            final = results[MODES[-1]][2]
             rows.append((rate, tokens, final, results, chat))
             print_row(rows[-1])
     finally:
         for kernel in kernels.values():
             kernel.shutdown()
     print()
-    print(
-        "| tok/s | tokens | final bundle | old: msgs, bytes, × | fallback: msgs, bytes, × "
-        "| deltas: msgs, bytes, × | chat: msgs, bytes, × |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    columns = [*MODES, *(["chat"] if CHAT else [])]
+    heads = " | ".join(f"{c}: msgs, bytes, ×" for c in columns)
+    print(f"| tok/s | tokens | final bundle | {heads} |")
+    print("|---|---|---|" + "---|" * len(columns))
     for row in rows:
         print(markdown_row(row))
 
@@ -140,7 +174,8 @@ def _kb(n: int) -> str:
 def markdown_row(row: tuple[Any, ...]) -> str:
     rate, tokens, final, results, chat = row
     cells = [_cell(*results[m][:2], results[m][2]) for m in MODES]
-    cells.append(_cell(chat["messages"], chat["bytes"], final))
+    if chat:
+        cells.append(_cell(chat["messages"], chat["bytes"], final))
     return f"| {rate} | {tokens:,} | {_kb(final)} | " + " | ".join(cells) + " |"
 
 

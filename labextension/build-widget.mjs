@@ -1,4 +1,5 @@
-// Builds the chat widget's ES module and style (nbstream/static/chat.js, chat.css) from
+// Builds the chat widget's ES module and style (nbstream/static/chat.js, chat.css), and
+// the small scripts of live cells in widget hosts (probe.js, answer.js), from
 // the same sources as the JupyterLab extension (src/chat.ts, style/widget.css), with
 // esbuild. Everything is bundled — marked, DOMPurify, KaTeX and its fonts (woff2 only,
 // as data: URLs) — so the widget loads nothing from the network, anywhere.
@@ -35,6 +36,20 @@ await build({
   target: 'es2020',
   minify: production,
   legalComments: production ? 'eof' : 'inline',
+  sourcemap: false,
+  logLevel: 'warning'
+});
+
+// The two small scripts of live cells in widget hosts (src/probe.ts, src/loader.ts): sent
+// with every kernel and every answer, so minified always (a few hundred bytes each).
+await build({
+  entryPoints: { probe: 'src/probe.ts', answer: 'src/loader.ts' },
+  outdir,
+  bundle: true,
+  format: 'esm',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
   sourcemap: false,
   logLevel: 'warning'
 });

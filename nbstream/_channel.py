@@ -46,6 +46,8 @@ What follows from this (and is said in the README):
   extension attached to a kernel a nbstream front end greeted (rare: two kinds of
   client on one kernel) shows the start of the answer, then the final answer.
 - No hello is ever needed for correctness: the final bundle is always the whole answer.
+- Front ends that run Jupyter widgets but not this extension say a hello of their own,
+  through a tiny widget opened here too (:mod:`._widgethost`).
 
 Why this shape: ipywidgets and anywidget open their comms the same way (kernel first,
 front-end target, front end answers on the comm). The browser opens a comm to the
@@ -106,6 +108,10 @@ def invite() -> None:
         comm.on_msg(_on_hello)
         _invited_at = time.monotonic()
         _invite_comm = comm
+    # And the widget hosts' hello, where the extension is absent (VS Code, Colab, …).
+    from . import _widgethost
+
+    _widgethost.probe()
 
 
 def open_comm(data: dict[str, Any]) -> Any:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import _wire
+from . import _widgetwire, _wire
 from ._bundle import LiveBundle
 from ._exceptions import Interrupted, NbstreamError
 from ._live import Bundle, LiveOutput, Publisher
@@ -80,8 +80,8 @@ def show_live(
 
     routed = route(request, record)
     if not routed.instant:
-        # Deltas where nbstream's front end listens, sparse whole bundles elsewhere.
-        publisher = publisher or _wire.live_publisher()
+        # Deltas where nbstream's front end or a widget host listens, else sparse bundles.
+        publisher = publisher or _widgetwire.live_publisher()
     # The render closure reads `generation`, which exists by the time anything calls it.
     live = LiveOutput(render, publisher, max_rate=max_rate, live=not routed.instant)
     generation = routed.open(cancel=cancel, on_chunk=live.changed)

@@ -26,6 +26,8 @@ multiple of the final bundle at any length and any token rate:
   The chat (:mod:`.chat._generation`) spends the same budget, :func:`delta_budget`, for
   its deltas: its custom messages against :func:`bundle_size` of the answer's bundle as
   a cell would show it (see there why that, not the chat's own final message).
+- In a widget host without the extension (VS Code, Colab, ipywidgets only), the same
+  deltas travel on a small widget per answer, under the same budget (:mod:`._widgetwire`).
 - :class:`SparsePublisher` (no front end known): whole bundles, each sent when
   everything sent so far plus it fits in :data:`SPARSE_RATIO` × its own size. The gap
   between updates grows with the answer (each one ~1/8 larger than the one before), so
@@ -277,6 +279,10 @@ class DeltaPublisher(SparsePublisher):
         else:
             self._comm.send(delta)
         self.budget.spend(cost)
+        self._sent(payload, delta)
+
+    def _sent(self, payload: dict[str, Any], delta: dict[str, Any]) -> None:
+        """The browser now holds ``payload``'s text: ``delta`` brought it there."""
         self._seq += 1
         self._text = str(payload.get("text") or "")
         self._text_units = delta["at"] + _units(delta["text"])

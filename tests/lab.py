@@ -122,12 +122,15 @@ def lab_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab
 
 
 @contextlib.contextmanager
-def start_lab(base: Path) -> Iterator[LabServer]:
-    """A JupyterLab server whose folders are all under ``base`` (the fixture; benchmarks)."""
+def start_lab(base: Path, disabled: Sequence[str] = ()) -> Iterator[LabServer]:
+    """A JupyterLab server whose folders are all under ``base`` (the fixture; benchmarks);
+    ``disabled``: more extensions (names or plugin ids) its pages leave out."""
     root, config, runtime, data = (base / name for name in ("root", "config", "runtime", "data"))
     for folder in (root, config / "labconfig", runtime, data):
         folder.mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(_PAGE_CONFIG))
+    page_config = {"disabledExtensions": {**_PAGE_CONFIG["disabledExtensions"]}}
+    page_config["disabledExtensions"].update(dict.fromkeys(disabled, True))
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
     ours = _use_this_extension(base / "jupyter_path")
     token, port = secrets.token_hex(16), _free_port()
     env = {

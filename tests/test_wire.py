@@ -91,7 +91,7 @@ def kernel() -> Iterator[Kernel]:
     setup = k.run("%load_ext nbstream")
     assert setup.status == "ok", setup.errors
     k.invite = _invite_id(setup)  # type: ignore[attr-defined]
-    (invite,) = [m for m in setup.of("comm_open") if m["content"]["data"]["kind"] == "invite"]
+    (invite,) = [m for m in setup.of("comm_open") if m["content"]["data"].get("kind") == "invite"]
     assert invite["content"]["data"]["listens"] is True  # the subshell hello may come
     yield k
     k.shutdown()

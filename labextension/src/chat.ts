@@ -20,6 +20,7 @@
  */
 
 import { IAnswerActions, IPayload } from './answer';
+import { registerAnswerHost } from './answerhost';
 import { copyText } from './clipboard';
 import { assistantMessage, IMessage, ITurn, turnMessage, turnPayload } from './conversation';
 import { findHook } from './hook';
@@ -387,4 +388,13 @@ function render({ model, el }: { model: IWidgetModel; el: HTMLElement }): () => 
   };
 }
 
-export default { render };
+/**
+ * Loading this script offers the view of a live cell's answer to the small widgets that
+ * stream cells where nbstream's extension is absent (`answerhost.ts`): the kernel sends
+ * this script once per kernel for that, and a chat's own copy does the same.
+ */
+function initialize(): void {
+  registerAnswerHost();
+}
+
+export default { initialize, render };

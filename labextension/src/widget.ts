@@ -11,7 +11,7 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
 import { AnswerView, IAnswerActions, IPayload } from './answer';
-import { IStreamState, LiveStreams, STREAMS } from './deltas';
+import { LiveStreams, STREAMS, withDeltas } from './streams';
 import { LiveMarkdown } from './live';
 import { labMarkdown, MarkdownContext } from './render';
 
@@ -83,17 +83,4 @@ export class AnswerRenderer extends Widget implements IRenderMime.IRenderer {
   private _actions: IAnswerActions;
   private _streams: LiveStreams;
   private _unfollow: (() => void) | null = null;
-}
-
-/** The first bundle with the text its deltas brought (unchanged if they broke off). */
-function withDeltas(payload: IPayload, state: IStreamState): IPayload {
-  if (state.broken || state.text === null) {
-    return payload;
-  }
-  return {
-    ...payload,
-    text: state.text,
-    reasoning: state.reasoning ?? payload.reasoning,
-    status_line: state.statusLine ?? payload.status_line
-  };
 }
