@@ -6,7 +6,8 @@ A 2,000-token Markdown answer (paragraphs, lists, code blocks, math) streams at 
   OpenAI-compatible server pacing the tokens): the new way (deltas, after the
   extension's hello) and, in the same run, the old way (every coalesced update carries
   the whole bundle, ≤ 20 a second: the kernel's publisher forced back to IPython's, as
-  before issue 11), each in a fresh notebook and kernel;
+  before issue 11), and a widget host (JupyterLab with nbstream's extension disabled:
+  the answer streams into its own small widget), each in a fresh server and kernel;
 * **into the chat widget's script**, the way the kernel sends it (a ``delta`` every
   50 ms with the new text), on a page with the widget alone (no JupyterLab: the bundled
   pipeline) fed by a fake anywidget model: the old hand-written ``chat.js`` (from git,
@@ -164,7 +165,8 @@ OLD_WAY = (
 
 
 def measure_cells(browser: Any, tokens: list[str], rate: int) -> dict[str, list[dict[str, float]]]:
-    """A ``%%llm`` cell in JupyterLab, the new way (deltas) and the old (whole updates)."""
+    """A ``%%llm`` cell in JupyterLab, the new way (deltas) and the old (whole updates);
+    then in a JupyterLab with nbstream's extension off (a widget host: the answer's widget)."""
     from tests.lab import open_notebook, run_cell, start_lab, wait_for_cell, write_notebook
     from tests.servers.scripted import Script, ScriptedServer, chat_delta, sse
 
@@ -173,27 +175,36 @@ def measure_cells(browser: Any, tokens: list[str], rate: int) -> dict[str, list[
         body += [*sse(chat_delta(token), done=False), 1 / rate]
     body += sse(chat_delta(finish="stop"))
     results: dict[str, list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, start_lab(Path(tmp)) as lab:
-        for label, setup in (("cell, old (whole updates)", OLD_WAY), ("cell, deltas", "pass")):
-            with ScriptedServer(Script(body=body)) as server:
-                name = f"bench-{len(results)}.ipynb"
-                llm = f"%%llm openai:m --base-url {server.url}/v1\nExplain it all"
-                write_notebook(lab.root / name, ["%load_ext nbstream", setup, llm])
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                open_notebook(page, lab, name)
-                for index in (0, 1):
-                    run_cell(page, index)
-                    wait_for_cell(page, index)
-                page.evaluate(LONG_TASKS)
-                run_cell(page, 2)
-                page.wait_for_selector(".jp-nbstream-answer")
-                done = page.locator('.jp-nbstream-answer[data-status="done"]')
+    modes = (
+        ("cell, old (whole updates)", OLD_WAY, ()),
+        ("cell, deltas", "pass", ()),
+        ("cell, widget host", "pass", ("nbstream",)),
+    )
+    for label, setup, disabled in modes:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            start_lab(Path(tmp), disabled=disabled) as lab,
+            ScriptedServer(Script(body=body)) as server,
+        ):
+            name = f"bench-{len(results)}.ipynb"
+            llm = f"%%llm openai:m --base-url {server.url}/v1\nExplain it all"
+            write_notebook(lab.root / name, ["%load_ext nbstream", setup, llm])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            open_notebook(page, lab, name)
+            for index in (0, 1):  # the hello (extension or widget host) comes in between
+                run_cell(page, index)
+                wait_for_cell(page, index)
+            page.evaluate(LONG_TASKS)
+            run_cell(page, 2)
+            while not server.requests:
+                page.wait_for_timeout(50)
+            request = server.requests[0]
 
-                def running(done: Any = done) -> bool:
-                    return bool(done.count() == 0)
+            def running(request: Any = request) -> bool:  # until the server has sent it all
+                return not request.closed.is_set()
 
-                results[label] = sample(page, running)
-                page.close()
+            results[label] = sample(page, running)
+            page.close()
     return results
 
 
