@@ -132,6 +132,7 @@ class Stream:
         cancel = self.cancel
         chunks = self._chunks
         offsets = self._offsets
+        keep, note = chunks.append, offsets.append
         started = self._started_at = clock()
         masker = self._masker
         generator = self.backend.stream(self.request, cancel)
@@ -146,8 +147,8 @@ class Stream:
                             if self._first is None:
                                 self._first = at
                             add_text(chunk)
-                        chunks.append(chunk)
-                        offsets.append(at)
+                        keep(chunk)
+                        note(at)
                         if on_chunk is not None:
                             on_chunk()
                         if hand_out:
