@@ -1,27 +1,42 @@
 """``show()`` over a user's in-memory generator, in a real kernel, against a bare loop.
 
-For a 20,000-chunk generator, timed inside the kernel with ``time.perf_counter``:
+For a 20,000-chunk generator, timed inside the kernel:
 
 * ``bare``: ``for chunk in gen(): pass`` — the floor;
 * ``show()``: ``nbstream.show(gen())`` — the live output, the coalesced display updates,
   the final bundle; its ratio to ``bare`` and its cost per chunk;
 * ``naive``: the display loop people write by hand, one ``update_display`` of the whole
   text per chunk (O(n²) bytes);
-* display updates ``show()`` sent, and per second (the promise is at most ~20).
+* display updates ``show()`` sent, and the closest two sent while streaming (the promise
+  is at most ~20 a second: ≥ 50 ms apart). The first update follows the first chunk at
+  once and the final one comes at the end, so a rate over a run this short means nothing.
 
-Two generators: ``free`` yields strings it already has (so ``bare`` measures nothing
-but the loop and the ratio is nbstream's own per-chunk cost against almost zero), and
-``paced`` does ~15 µs of Python work per chunk (a source far faster than any model).
+Three generators: ``free`` yields strings it already has (so ``bare`` measures nothing
+but the loop and the ratio is nbstream's own per-chunk cost against almost zero),
+``paced`` does ~15 µs of Python work per chunk (a source far faster than any model), and
+``prose`` is ``paced`` with a paragraph break every 40 chunks, as a real answer has
+(``paced``'s answer is one 80 KB line, the live Markdown's worst case).
 ``naive`` runs on 2,000 chunks only (it is quadratic); its figure is extrapolated as
 the time per chunk at that length.
+
+``bare`` and ``show()`` alternate, ``ROUNDS`` pairs per generator, and each pair gives a
+ratio: the medians are printed, with the spread, as wall time (``perf_counter``) and as
+the kernel process's CPU time (``process_time``: every thread, the display thread and
+ipykernel's I/O thread included), which a busy machine disturbs less. Before timing,
+one ``show()`` and a pause let the kernel settle: the first live output of a kernel
+waits ~2 s for a front end's hello (see ``nbstream._channel``); these figures are after
+that, where no front end answers (sparse whole updates, as nbconvert and a terminal get).
 
 Run: ``python bench/bench_show.py``. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +46,9 @@ from tests.kernel import Kernel, stamp  # noqa: E402
 
 CHUNKS = 20_000
 NAIVE_CHUNKS = 2_000
-REPEAT = 5
+ROUNDS = 9
+NAIVE_REPEAT = 3
+SETTLE = 2.5  # seconds: longer than nbstream._channel.HELLO_WAIT
 
 SETUP = """
 import json, time
@@ -47,59 +64,85 @@ def paced(n):
         sum(range(1500))  # ~15 µs of work: a source making its next chunk
         yield "tok "
 
+def prose(n):
+    for i in range(n):
+        sum(range(1500))
+        yield "tok\\n\\n" if i % 40 == 39 else "tok "
+
 def bare(make, n):
-    start = time.perf_counter()
-    for chunk in make(n):
+    gen = make(n)
+    start, cpu = time.perf_counter(), time.process_time()
+    for chunk in gen:
         pass
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 def shown(make, n):
-    start = time.perf_counter()
-    r = nbstream.show(make(n), model="bench")
-    return time.perf_counter() - start
+    gen = make(n)
+    start, cpu = time.perf_counter(), time.process_time()
+    r = nbstream.show(gen, model="bench")
+    return time.perf_counter() - start, time.process_time() - cpu
 
 def naive(make, n):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     handle = display(Markdown(""), display_id=True)
     parts = []
     for chunk in make(n):
         parts.append(chunk)
         handle.update(Markdown("".join(parts)))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 """
 
 
-def timed(kernel: Kernel, call: str) -> tuple[float, int, float]:
-    """Seconds (best of REPEAT), update messages of the last run, and their span in seconds."""
-    best = float("inf")
-    updates, span = 0, 0.0
-    for _ in range(REPEAT):
-        run = kernel.run(f"print(json.dumps({call}))")
-        assert run.status == "ok", run.errors
-        best = min(best, json.loads(run.stdout.strip().splitlines()[-1]))
-        updates = len(run.updates)
-        if run.updates:
-            span = stamp(run.updates[-1]) - stamp(run.displays[0])
-    return best, updates, span
+def run(kernel: Kernel, call: str) -> tuple[float, float, list[float]]:
+    """Wall and CPU seconds of one call, and the kernel's stamps of its display messages."""
+    execution = kernel.run(f"print(json.dumps({call}))")
+    assert execution.status == "ok", execution.errors
+    wall, cpu = json.loads(execution.stdout.strip().splitlines()[-1])
+    return wall, cpu, [stamp(m) for m in execution.displays + execution.updates]
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
 
 
 def main() -> None:
     kernel = Kernel()
     try:
         assert kernel.run(SETUP).status == "ok"
-        print(f"{CHUNKS:,} chunks, best of {REPEAT}, timed in the kernel")
-        for make in ("free", "paced"):
-            bare, _, _ = timed(kernel, f"bare({make}, {CHUNKS})")
-            show, updates, span = timed(kernel, f"shown({make}, {CHUNKS})")
-            naive, _, _ = timed(kernel, f"naive({make}, {NAIVE_CHUNKS})")
-            overhead_us = (show - bare) / CHUNKS * 1e6
-            rate = (updates - 1) / span if span > 0 else 0.0
+        run(kernel, "shown(free, 10)")
+        time.sleep(SETTLE)
+        print(
+            f"{CHUNKS:,} chunks, {ROUNDS} alternating bare/show() pairs each, timed in the "
+            "kernel; ratios are medians (min–max)"
+        )
+        for make in ("free", "paced", "prose"):
+            walls, cpus, bare_ms, show_ms = [], [], [], []
+            counts, gaps = [], []
+            for index in range(ROUNDS):
+                pair = ["bare", "shown"] if index % 2 == 0 else ["shown", "bare"]
+                timed = {name: run(kernel, f"{name}({make}, {CHUNKS})") for name in pair}
+                (bare_wall, bare_cpu, _), (show_wall, show_cpu, stamps) = (
+                    timed["bare"],
+                    timed["shown"],
+                )
+                walls.append(show_wall / bare_wall)
+                cpus.append(show_cpu / bare_cpu)
+                bare_ms.append(bare_wall * 1e3)
+                show_ms.append(show_wall * 1e3)
+                updates = len(stamps) - 1  # after the first display; the last is the final
+                counts.append(updates)
+                interim = stamps[1:-1]  # updates sent while streaming
+                gaps.extend(b - a for a, b in itertools.pairwise(interim))
+            naive = min(run(kernel, f"naive({make}, {NAIVE_CHUNKS})")[0] for _ in range(3))
+            bare_wall = statistics.median(bare_ms)
+            overhead_us = (statistics.median(show_ms) - bare_wall) / CHUNKS * 1e3
+            closest = f"{min(gaps) * 1e3:.0f} ms" if gaps else "n/a (fewer than two)"
             print(
-                f"{make:>5}: bare {bare * 1e3:8.1f} ms | show() {show * 1e3:8.1f} ms "
-                f"(x{show / bare:.3f}, +{overhead_us:.2f} µs/chunk) | "
-                f"naive {naive / NAIVE_CHUNKS * 1e6:7.1f} µs/chunk at {NAIVE_CHUNKS:,} "
-                f"(x{naive / NAIVE_CHUNKS / (bare / CHUNKS):.1f} of bare per chunk) | "
-                f"show() updates {updates} ({rate:.1f}/s over {span:.2f} s)"
+                f"{make:>5}: bare {bare_wall:7.1f} ms | show() "
+                f"{statistics.median(show_ms):7.1f} ms (+{overhead_us:.2f} µs/chunk) | "
+                f"show()/bare wall x{spread(walls)}, CPU x{spread(cpus)} | "
+                f"naive {naive / NAIVE_CHUNKS * 1e6:6.1f} µs/chunk at {NAIVE_CHUNKS:,} | "
+                f"updates {min(counts)}–{max(counts)}, closest two interim ones {closest} apart"
             )
     finally:
         kernel.shutdown()

@@ -53,6 +53,12 @@ class Accumulator:
         if chunk.model is not None:
             self.model = chunk.model
 
+    def add_text(self, text: str) -> None:
+        """``add(Chunk(text=text))`` for a non-empty ``text``, with no chunk built (a plain
+        ``str`` from a backend: the hot path of ``show()`` over a generator of strings)."""
+        self._text_parts.append(text)
+        self.tokens += 1
+
     def release(self, text: str, reasoning: str) -> None:
         """Add text that was held back (a possible key) and is released at the end.
 

@@ -88,8 +88,7 @@ def show_live(
     live.start()
     interrupted = False
     try:
-        for _ in generation:
-            pass
+        generation.drive()  # the live output reads snapshots: no chunk handed out
     except KeyboardInterrupt:
         interrupted = True
     except NbstreamError:

@@ -180,7 +180,11 @@ def _defang_next(line: str, opener: _Opener) -> tuple[str, _Opener]:
 
 def escape_html(text: str) -> str:
     """``&`` and ``<`` as entities: Markdown shows them, HTML never sees a tag."""
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    # Tested first: a one-character ``in`` is a memchr, ~40× cheaper than a replace that
+    # finds nothing (measured at 70 KB; the live bundle runs this ~20 times a second).
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    return text.replace("<", "&lt;") if "<" in text else text
 
 
 def _opens(fence: re.Match[str]) -> bool:
@@ -235,14 +239,17 @@ def _defang_text(text: str) -> str:
     # Each pattern needs its literal (`![`, `](`, `]:`); a substring test is ~100× faster
     # than letting the regex try every position. Measured: 1.47 → 0.2 ms per update
     # for an 18 KB answer with none of them (the live bundle runs this ~20 times a second).
-    if "![" in text:
+    # A one-character test goes first: it is a memchr, and ~100× cheaper again than a
+    # two-character search (0.5 against 58 µs at 70 KB, measured).
+    if "!" in text and "![" in text:
         text = _IMAGE.sub(
             lambda m: f"{m.group(1)}🖼 [{'image' if m.group(2) else ''}{m.group(2)}", text
         )
-    if "](" in text:
-        text = _TARGET_OPEN.sub(_link_target, text)
-    if "]:" in text:
-        text = _DEFINITION.sub(_definition, text)
+    if "]" in text:
+        if "](" in text:
+            text = _TARGET_OPEN.sub(_link_target, text)
+        if "]:" in text:
+            text = _DEFINITION.sub(_definition, text)
     return escape_html(text)
 
 

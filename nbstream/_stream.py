@@ -39,7 +39,7 @@ from ._accumulate import Accumulator
 from ._exceptions import NbstreamError
 from ._response import Response, Status
 from ._secrets import StreamMasker, mask, secret_values
-from ._types import Cancel, Chunk, Request, Usage
+from ._types import Cancel, Chunk, Request, Usage, text_chunk
 from .backends import Backend
 
 How = Literal["done", "stop", "interrupt", "closed", "error"]
@@ -89,7 +89,7 @@ class Stream:
         self._started_at: float | None = None  # the clock's reading; the rest are offsets
         self._first: float | None = None
         self._end: float | None = None
-        self._chunks: list[Chunk] = []
+        self._chunks: list[Chunk | str] = []  # a backend's plain str is kept as it came
         self._offsets: list[float] = []  # each arrived chunk's offset (cheap: kept always)
         self._ending: How = "done"
         self._on_end: list[Callable[[Ending], object]] = []
@@ -101,24 +101,62 @@ class Stream:
 
     def __iter__(self) -> Iterator[Chunk]:
         if self._consumed:
-            yield from self._chunks
+            yield from self._arrived()
             return
         self._consumed = True
         yield from self._live()
 
-    def _live(self) -> Iterator[Chunk]:
+    def drive(self) -> None:
+        """Read the stream to its end, handing out no chunk; raises as iterating does.
+
+        For a consumer that only reads :meth:`snapshot` (the live output): no chunk is
+        built for a plain ``str`` and nothing is yielded per chunk, which is most of the
+        per-chunk cost of a fast source (``show()`` over an in-memory generator).
+        """
+        if self._consumed:
+            return
+        self._consumed = True
+        for _ in self._live(hand_out=False):
+            pass
+
+    def _arrived(self, end: int | None = None) -> list[Chunk]:
+        """The chunks so far (the first ``end``), each a :class:`Chunk` (a plain ``str`` from
+        the backend is kept as it came until someone asks for its chunk)."""
+        return [text_chunk(c) if isinstance(c, str) else c for c in self._chunks[:end]]
+
+    def _live(self, hand_out: bool = True) -> Iterator[Chunk]:
         clock = self._clock
         acc = self.accumulator
+        add_text = acc.add_text
         on_chunk = self._on_chunk
         cancel = self.cancel
         chunks = self._chunks
         offsets = self._offsets
+        keep, note = chunks.append, offsets.append
         started = self._started_at = clock()
         masker = self._masker
         generator = self.backend.stream(self.request, cancel)
         try:
             for chunk in generator:
                 at = clock() - started
+                if isinstance(chunk, str):
+                    # Chunk(text=chunk), given as the str itself (the py backend's plain
+                    # text): kept as it is, a Chunk built only for a consumer that takes one.
+                    if masker is None:
+                        if chunk:
+                            if self._first is None:
+                                self._first = at
+                            add_text(chunk)
+                        keep(chunk)
+                        note(at)
+                        if on_chunk is not None:
+                            on_chunk()
+                        if hand_out:
+                            yield text_chunk(chunk)
+                        if cancel.requested:
+                            break
+                        continue
+                    chunk = text_chunk(chunk)
                 if masker is not None:
                     chunk = masker.chunk(chunk)
                 # A chunk whose text is all held back still brought a token (its count).
@@ -129,7 +167,8 @@ class Stream:
                 offsets.append(at)
                 if on_chunk is not None:
                     on_chunk()
-                yield chunk
+                if hand_out:
+                    yield chunk
                 if cancel.requested:
                     break
             self.status = "interrupted" if cancel.requested else "done"
@@ -142,7 +181,7 @@ class Stream:
             else:
                 error = self._fail(exc)
             tail = self._release()
-            if tail is not None:
+            if tail is not None and hand_out:
                 yield tail  # the partial answer is complete before the error is raised
             if error is exc:
                 raise
@@ -162,7 +201,7 @@ class Stream:
                 self.status = "interrupted"
                 self._ending = "stop"
                 tail = self._release()
-                if tail is not None:
+                if tail is not None and hand_out:
                     yield tail
                 return
             error = self._fail(
@@ -178,7 +217,7 @@ class Stream:
             tail = self._release()
             self._ended()
         # Only an ending that did not raise gets here; a consumer closing now is no stop.
-        if tail is not None:
+        if tail is not None and hand_out:
             yield tail
 
     def _release(self) -> Chunk | None:
@@ -217,7 +256,7 @@ class Stream:
         arrived = len(self._offsets)  # the released tail, if any, comes after them
         return Ending(
             request=self.request,
-            chunks=tuple(self._chunks[:arrived]),
+            chunks=tuple(self._arrived(arrived)),
             offsets=tuple(self._offsets),
             tail=self._tail,
             end=self._end if self._end is not None else 0.0,

@@ -20,7 +20,17 @@ a copy of the ``contextvars`` context it was started in, which is where ipykerne
 the cell's parent header: its messages are routed to the cell that started them, not to
 whichever cell runs next.
 
-The timing logic is tested with a fake clock and by calling ``service()`` by hand
+A flush that costs much waits longer for the next: after each one the throttle waits at
+least its CPU time ÷ :data:`SHARE` (at most :data:`MAX_GAP`), so flushes never take
+more than ~1 % of the time. A live answer's flush grows with the answer (the whole bundle
+is rendered, sized and serialized again): a whole update of a 40–80 KB answer costs 1–2
+ms of CPU, 2–4 % of the time at 20 a second, taken from the generating thread through the
+GIL (measured in a kernel, ``bench/bench_show.py``). Answers whose flush costs under
+0.5 ms — most, and every delta — keep ``max_rate``. The CPU time is the flushing thread's own
+(``time.thread_time``): its wall time counts the waits for the GIL, which are the
+generating thread running, not a cost.
+
+The timing logic is tested with fake clocks and by calling ``service()`` by hand
 (``Scheduler(background=False)``): no test sleeps to check an interval.
 """
 
@@ -31,6 +41,12 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable
+
+SHARE = 0.01
+"""The most of the time flushes may take: a flush's CPU time × 100 passes before the next."""
+MAX_GAP = 0.5
+"""Seconds: however much a flush costs, the next may come this soon (a coarse CPU clock —
+Windows' ticks are 15.6 ms — may overstate one)."""
 
 
 class Throttle:
@@ -43,10 +59,13 @@ class Throttle:
         max_rate: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
         scheduler: Scheduler | None = None,
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self._flush = flush
         self._interval = 1.0 / max_rate if max_rate > 0 else 0.0
+        self._gap = self._interval  # after the last flush: the interval, or longer if it cost
         self._clock = clock
+        self._cpu_clock = cpu_clock
         self._scheduler = scheduler if scheduler is not None else SCHEDULER
         self.flushes = 0  # flushes that completed, the final one included
         self._dirty = False  # set by the generating thread, cleared by the scheduler
@@ -59,6 +78,7 @@ class Throttle:
         """Begin servicing changes, in the caller's context; the first flush is not delayed."""
         self._context = contextvars.copy_context()
         self._last = float("-inf")
+        self._gap = self._interval
         self._scheduler.add(self)
 
     def changed(self) -> None:
@@ -72,7 +92,7 @@ class Throttle:
         with self._busy:
             if self._closed or not self._dirty:
                 return None
-            wait = self._last + self._interval - self._clock()
+            wait = self._last + self._gap - self._clock()
             if wait > 0:
                 return wait
             # Clear before flushing: a change made during the flush triggers the next one.
@@ -83,9 +103,12 @@ class Throttle:
             return None
 
     def _flush_now(self) -> None:
+        cpu = self._cpu_clock()
         self._flush()
         self.flushes += 1
         self._last = self._clock()
+        cost = self._cpu_clock() - cpu
+        self._gap = max(self._interval, min(cost / SHARE, MAX_GAP))
 
     def stop(self) -> None:
         """Stop interim flushes, then flush the final state (always)."""

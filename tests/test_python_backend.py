@@ -6,9 +6,11 @@ pin down the parts a kernel test cannot reach directly.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +18,10 @@ import pytest
 from nbstream._exceptions import UsageError
 from nbstream._request import resolve, show_request
 from nbstream._specs import Registry, find_function, parse_spec
-from nbstream._stream import Stream
-from nbstream._types import Cancel
+from nbstream._stream import Ending, Stream
+from nbstream._types import Cancel, Chunk
 from nbstream.backends.python import BACKEND, FUNCTION, SOURCE, options_for, takes_options
+from nbstream.recording import route
 from nbstream.recording._write import request_dict
 
 
@@ -112,3 +115,114 @@ def test_off_the_main_thread_a_stop_does_not_wait_for_blocked_user_code() -> Non
     assert not closed.is_set()  # still blocked in the user's __next__
     release.set()
     assert closed.wait(2), "the source was not closed once the user's code returned"
+
+
+# -- a generator of plain strings: the fast path (no Chunk built, no yield per chunk) ---------
+
+TEXTS = ["Hel", "lo", "", " wor", "ld", "!"]  # the empty piece is no chunk (nor a token)
+
+
+def _as_openai(texts: list[str]) -> Iterator[dict[str, Any]]:
+    """The same pieces as OpenAI chat-completion chunks: read through the shape reader."""
+    return ({"choices": [{"delta": {"content": t}}]} for t in texts)
+
+
+def _driven(source: object, seen: list[str] | None = None) -> tuple[Stream, list[Ending]]:
+    """The stream driven to its end, and its ending; ``seen`` gets the text after each chunk."""
+    stream = Stream(
+        BACKEND,
+        show_request(source),
+        on_chunk=None if seen is None else lambda: seen.append(stream.accumulator.text),
+    )
+    endings: list[Ending] = []
+    stream.on_end(endings.append)
+    stream.drive()
+    return stream, endings
+
+
+def test_plain_strings_give_what_the_same_text_as_chunks_gives() -> None:
+    seen: list[str] = []  # what a live view could show after each chunk
+    fast, fast_end = _driven(iter(TEXTS), seen)
+    slow, slow_end = _driven(_as_openai(TEXTS))
+    assert seen == ["Hel", "Hello", "Hello wor", "Hello world", "Hello world!"]
+    expected = [Chunk(text=t) for t in TEXTS if t]
+    for stream, (ending,) in ((fast, fast_end), (slow, slow_end)):
+        response = stream.snapshot()
+        assert (response.text, response.tokens, response.status) == ("Hello world!", 5, "done")
+        assert response.ttft_s is not None and response.ttft_s <= response.elapsed_s  # type: ignore[operator]
+        # What a recording writes: each piece with the time it arrived.
+        assert list(ending.chunks) == expected
+        assert len(ending.offsets) == 5 and list(ending.offsets) == sorted(ending.offsets)
+        assert list(stream) == expected  # iterated again after the drive: Chunks
+    # Iterated rather than driven (stream(), the chat): the consumer gets Chunks.
+    assert list(Stream(BACKEND, show_request(iter(TEXTS)))) == expected
+    # Split differently, or given whole: the same answer.
+    assert _driven(iter(["Hello", " world!"]))[0].snapshot().text == "Hello world!"
+    assert _driven("Hello world!")[0].snapshot().text == "Hello world!"
+
+
+def test_the_recording_of_plain_strings_has_each_chunk_and_its_time(tmp_path: Path) -> None:
+    recordings = []
+    for name, source in (("fast", iter(TEXTS)), ("slow", _as_openai(TEXTS))):
+        path = tmp_path / f"{name}.jsonl"
+        stream = route(show_request(source, model=name), str(path)).open()
+        stream.drive()
+        (line,) = [json.loads(text) for text in path.read_text().splitlines()]
+        recordings.append(line["chunks"])
+    fast, slow = recordings
+    assert [c["text"] for c in fast] == [c["text"] for c in slow] == [t for t in TEXTS if t]
+    times = [c["t"] for c in fast]
+    assert times == sorted(times) and times[0] >= 0 and len(set(times)) > 1
+
+
+def test_a_key_split_across_plain_strings_is_never_shown_in_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("MY_SERVICE_TOKEN", key)
+    shown: list[str] = []
+    pieces = ["key: sk-li", "ve-0123", "456789abcdef", " end", " and sk-live-01"]
+    stream = Stream(
+        BACKEND,
+        show_request(iter(pieces)),
+        on_chunk=lambda: shown.append(stream.accumulator.text),  # what a live view reads
+    )
+    endings: list[Ending] = []
+    stream.on_end(endings.append)
+    stream.drive()
+    (ending,) = endings
+    assert len(shown) == len(pieces)
+    assert not [text for text in shown if "sk-l" in text]  # no part of a key, ever
+    assert stream.snapshot().text == "key: *** end and ***"  # a key cut off at the end too
+    recorded = "".join(c.text for c in ending.chunks) + (ending.tail.text if ending.tail else "")
+    assert recorded == "key: *** end and ***"
+
+
+def test_a_stop_ends_a_fast_plain_string_source_within_half_a_second_and_closes_it() -> None:
+    closed = threading.Event()
+    deadline = time.monotonic() + 5  # a broken stop fails the test instead of hanging it
+
+    def endless() -> Iterator[str]:
+        try:
+            while time.monotonic() < deadline:
+                yield "x "
+        finally:
+            closed.set()
+
+    cancel = Cancel()
+    sent: list[float] = []
+
+    def stop() -> None:
+        time.sleep(0.2)
+        sent.append(time.monotonic())
+        cancel.request()
+
+    threading.Thread(target=stop).start()
+    assert threading.current_thread() is threading.main_thread()  # read here, the fast path
+    stream = Stream(BACKEND, show_request(endless()), cancel=cancel)
+    stream.drive()
+    ended = time.monotonic()
+    response = stream.snapshot()
+    assert response.status == "interrupted" and response.tokens > 0
+    assert ended - sent[0] < 0.5
+    assert closed.is_set()

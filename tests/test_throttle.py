@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbstream._throttle import Scheduler, Throttle
+from nbstream._throttle import MAX_GAP, Scheduler, Throttle
 
 
 class Clock:
@@ -34,7 +34,10 @@ def started(max_rate: float = 10.0) -> tuple[Throttle, Scheduler, Clock, Flushes
     clock = Clock()
     flushes = Flushes(clock)
     scheduler = Scheduler(background=False)
-    throttle = Throttle(flushes, max_rate=max_rate, clock=clock, scheduler=scheduler)
+    # A CPU clock that stands still: each flush costs nothing, the interval alone counts.
+    throttle = Throttle(
+        flushes, max_rate=max_rate, clock=clock, scheduler=scheduler, cpu_clock=Clock()
+    )
     throttle.start()
     return throttle, scheduler, clock, flushes
 
@@ -75,6 +78,37 @@ def test_the_interval_is_respected() -> None:
     clock.now += 0.001
     assert scheduler.service() is None
     assert flushes.at == [100.0, pytest.approx(100.1)]
+
+
+def test_a_costly_flush_waits_longer_for_the_next() -> None:
+    clock, cpu = Clock(), Clock()
+    costs = iter([0.0, 0.002, 0.02, 0.0001, 0.0])  # CPU seconds each flush takes
+
+    def flush() -> None:
+        cpu.now += next(costs)
+
+    scheduler = Scheduler(background=False)
+    throttle = Throttle(flush, max_rate=20, clock=clock, scheduler=scheduler, cpu_clock=cpu)
+    throttle.start()
+    throttle.changed()
+    assert scheduler.service() is None  # the first, at once; free: the interval follows
+    clock.now += 0.05
+    throttle.changed()
+    assert scheduler.service() is None  # 2 ms: the next waits 100 × that, 0.2 s
+    clock.now += 0.05
+    throttle.changed()
+    assert scheduler.service() == pytest.approx(0.15)
+    clock.now += 0.15
+    assert scheduler.service() is None  # 20 ms: 2 s, but never more than MAX_GAP
+    clock.now += 0.2
+    throttle.changed()
+    assert scheduler.service() == pytest.approx(MAX_GAP - 0.2)
+    clock.now += MAX_GAP - 0.2
+    assert scheduler.service() is None  # 0.1 ms: back to the interval
+    clock.now += 0.05
+    throttle.changed()
+    assert scheduler.service() is None
+    assert throttle.flushes == 5
 
 
 def test_the_final_flush_always_happens() -> None:

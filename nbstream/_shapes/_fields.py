@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .._json import as_count, as_opt_str, as_str
-from .._types import Chunk
+from .._types import text_chunk
 
 __all__ = ["OTHER", "State", "as_count", "as_opt_str", "as_str", "field", "parts", "text_chunk"]
 
@@ -113,20 +113,3 @@ def parts(content: Any) -> tuple[str, str]:
             elif isinstance(summary, (list, tuple)):
                 reasoning.extend(as_str(field(s, "text")) for s in summary)
     return "".join(text), "".join(reasoning)
-
-
-_BLANK: Final[dict[str, Any]] = dict(vars(Chunk()))
-
-
-def text_chunk(text: str) -> Chunk:
-    """``Chunk(text=text)``, built in a quarter of the time (the per-``str`` hot path).
-
-    A frozen dataclass's ``__init__`` sets each of its fields through
-    ``object.__setattr__``; filling the instance's ``__dict__`` at once gives an equal
-    object (tests check it) for 0.2 µs instead of 0.8.
-    """
-    chunk: Chunk = object.__new__(Chunk)
-    attributes = chunk.__dict__
-    attributes.update(_BLANK)
-    attributes["text"] = text
-    return chunk

@@ -36,8 +36,12 @@ class Backend(Protocol):
 
     def stream(
         self, request: Request, cancel: Cancel | None = None
-    ) -> Generator[Chunk, None, None]:
-        """Yield chunks of new text until the answer ends; clean up in ``finally``."""
+    ) -> Generator[Chunk | str, None, None]:
+        """Yield chunks of new text until the answer ends; clean up in ``finally``.
+
+        A plain ``str`` stands for ``Chunk(text=...)`` (the py backend's strings: no
+        chunk is built unless a consumer takes one, see :meth:`~nbstream.Stream.drive`).
+        """
         ...
 
     def models(self, request: Request) -> list[str]:

@@ -75,7 +75,7 @@ class PythonBackend:
 
     def stream(
         self, request: Request, cancel: Cancel | None = None
-    ) -> Generator[Chunk, None, None]:
+    ) -> Generator[Chunk | str, None, None]:
         cancel = cancel or Cancel()
         name = f"py:{request.model}"
         steps = Here() if threading.current_thread() is threading.main_thread() else Aside()

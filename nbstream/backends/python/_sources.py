@@ -80,27 +80,28 @@ def user_error(exc: BaseException, name: str) -> StreamError:
     return error
 
 
-def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk]:
-    """The chunks of ``source``, closed however the reading ends."""
+def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk | str]:
+    """The chunks of ``source`` (a plain ``str`` for text only), closed however the reading ends.
+
+    Not a generator itself: it returns the reader whose loop is the only frame between
+    the user's code and the :class:`~nbstream.Stream` (each frame costs every chunk).
+    """
     if inspect.isawaitable(source):
         source = await_result(source, cancel, name)
     if isinstance(source, str):
-        if source:
-            yield Chunk(text=source)
-        return
+        return iter((source,) if source else ())
     if isinstance(source, (bytes, bytearray, memoryview)):
         raise UsageError(
             f"{name} gave bytes, not text; decode them (data.decode()) or pass {ACCEPTS}."
         )
     if hasattr(source, "__aiter__"):
-        yield from _read_async(source, cancel, name)
-    elif not hasattr(source, "__iter__"):
+        return _read_async(source, cancel, name)
+    if not hasattr(source, "__iter__"):
         what = "None" if source is None else f"a {type(source).__name__}"
         raise UsageError(f"{name} gave {what}, which is not a stream; pass {ACCEPTS}.")
-    elif isinstance(steps, Here):
-        yield from _read_here(source, name)
-    else:
-        yield from _read_aside(source, steps, cancel, name)
+    if isinstance(steps, Here):
+        return _read_here(source, name)
+    return _read_aside(source, steps, cancel, name)
 
 
 def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
@@ -110,8 +111,13 @@ def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
         raise UsageError(str(exc)) from None
 
 
-def _read_here(source: Any, name: str) -> Iterator[Chunk]:
-    """The fast path: iterate in this (the main) thread, where interrupts reach the user's code."""
+def _read_here(source: Any, name: str) -> Iterator[Chunk | str]:
+    """The fast path: iterate in this (the main) thread, where interrupts reach the user's code.
+
+    A plain ``str`` item is passed on as it is, no chunk built (see
+    :meth:`~nbstream.Stream.drive`): one type test is all this loop adds to a
+    generator of strings.
+    """
     read = ShapeReader().read
     interrupted: list[bool] = []
     iterator = None
@@ -121,6 +127,10 @@ def _read_here(source: Any, name: str) -> Iterator[Chunk]:
             for item in iterator:
                 if interrupted:  # the KeyboardInterrupt was lost in a finalizer
                     raise KeyboardInterrupt
+                if type(item) is str:
+                    if item:
+                        yield item
+                    continue
                 chunk = read(item)
                 if chunk is not None:
                     yield chunk
