@@ -75,6 +75,9 @@ bench:
 	$(BIN)/python bench/bench_decoders.py
 	$(BIN)/python bench/bench_widget.py
 	$(BIN)/python bench/bench_wire.py
+	$(BIN)/python bench/bench_show.py
+	$(BIN)/python bench/bench_shapes.py
+	$(BIN)/python bench/bench_frontend.py
 
 soak:
 	$(BIN)/python bench/soak.py
