@@ -16,7 +16,7 @@ answer is:
 4. the final bundle, whole, by ``update_display_data`` — exactly what is saved, and it
    replaces the widget's view — then the widget is closed.
 
-All of it spends :func:`._wire.delta_budget`, every byte counted: the widget's
+All of it spends :func:`._budget.delta_budget`, every byte counted: the widget's
 ``comm_open`` (its whole state), the display that shows it, each delta, the closing,
 the first and the final bundle: ≤ 3× the final bundle at any length and rate. The widget's
 fixed cost (~1.3 KB of state and three envelopes) is why it is made only once the answer
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _channel, _widgethost, _wire
+from . import _budget, _channel, _widgethost, _wire
 from ._bundle import MIME_TYPE
 from ._live import IPythonPublisher, Publisher
 from ._wire import DeltaPublisher, SparsePublisher
@@ -87,7 +87,7 @@ class WidgetPublisher(DeltaPublisher):
             return
         delta = self._delta(payload)
         message = {"method": "custom", "content": delta}
-        cost = _wire.comm_message_size(self._widget.model_id, message, self._envelope)
+        cost = _budget.comm_message_size(self._widget.model_id, message, self._envelope)
         if self.budget.allows(cost, bundle):
             self._widget.send(delta)
             self.budget.spend(cost)
@@ -106,10 +106,10 @@ class WidgetPublisher(DeltaPublisher):
             envelope = self._envelope
             cost = (
                 envelope
-                + _wire.content_size(WIDGET_METADATA)
-                + _wire.content_size(widget.opening())
-                + _wire.bundle_size(view, {}, display_id, envelope)
-                + _wire.comm_message_size("x" * 32, {}, envelope)  # the closing
+                + _budget.content_size(WIDGET_METADATA)
+                + _budget.content_size(widget.opening())
+                + _budget.bundle_size(view, {}, display_id, envelope)
+                + _budget.comm_message_size("x" * 32, {}, envelope)  # the closing
             )
             if not self.budget.allows(cost, bundle):
                 return

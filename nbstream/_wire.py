@@ -23,8 +23,8 @@ multiple of the final bundle at any length and any token rate:
   the fallback's, and switches to deltas from the last one's text when the hello is
   there; if none comes in time it goes on as a :class:`SparsePublisher`.
 
-  The chat (:mod:`.chat._generation`) spends the same budget, :func:`delta_budget`, for
-  its deltas: its custom messages against :func:`bundle_size` of the answer's bundle as
+  The chat (:mod:`.chat._generation`) spends the same budget, :func:`._budget.delta_budget`, for
+  its deltas: its custom messages against :func:`._budget.bundle_size` of the answer's bundle as
   a cell would show it (see there why that, not the chat's own final message).
 - In a widget host without the extension (VS Code, Colab, ipywidgets only), the same
   deltas travel on a small widget per answer, under the same budget (:mod:`._widgetwire`).
@@ -42,23 +42,25 @@ second.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from . import _channel
+from ._budget import (
+    DEFAULT_ENVELOPE,
+    DELTA_RATIO,
+    Budget,
+    bundle_size,
+    comm_message_size,
+    content_size,
+    delta_budget,
+    envelope_size,
+)
 from ._bundle import MIME_TYPE
 from ._live import IPythonPublisher, Publisher
 
-DELTA_RATIO = 1.9
-"""Deltas and the first display: at most this × the current bundle (+ the final: ≤ 3×)."""
-FINAL_SLACK = 200
-"""Bytes by which the final bundle may be smaller than a streaming one (no id, no "●
-streaming" in its three copies of the status line): taken off before the ratio."""
 SPARSE_RATIO = 8.0
 """Sparse updates and the first display: at most this × the current bundle (+ final)."""
-DEFAULT_ENVELOPE = 700
-"""Bytes of a message besides its content, when the kernel's session cannot be asked."""
 
 
 def live_publisher() -> DeltaPublisher | SparsePublisher:
@@ -78,65 +80,9 @@ def finish(publisher: object) -> None:
         done()
 
 
-def content_size(content: Any) -> int:
-    """Bytes of ``content`` as the kernel's JSON packer writes it."""
-    text = json.dumps(content, ensure_ascii=False, allow_nan=False, default=str)
-    return len(text.encode("utf-8", errors="surrogatepass"))
-
-
-def envelope_size() -> int:
-    """Bytes a message costs besides its content, measured on this cell's real parent."""
-    try:
-        from IPython import get_ipython
-
-        kernel = get_ipython().kernel
-        session = kernel.session
-        msg = session.msg("update_display_data", {}, parent=kernel.get_parent())
-        return sum(len(frame) for frame in session.serialize(msg)) + 16
-    except Exception:
-        return DEFAULT_ENVELOPE
-
-
-def bundle_size(
-    data: dict[str, Any], metadata: dict[str, Any], display_id: str, envelope: int
-) -> int:
-    """Bytes of the ``update_display_data`` message that carries this bundle."""
-    content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
-    return envelope + content_size(content)
-
-
-def comm_message_size(comm_id: str, data: Any, envelope: int) -> int:
-    """Bytes of a ``comm_msg`` that carries ``data`` on the comm ``comm_id``."""
-    return envelope + content_size({"comm_id": comm_id, "data": data})
-
-
-def delta_budget() -> Budget:
-    """The budget of one answer's deltas, a cell's or the chat's: everything sent so far
-    and the next piece (and its closing) within :data:`DELTA_RATIO` × (the answer's
-    current bundle − :data:`FINAL_SLACK`); with the final state, ≤ 3× at any rate."""
-    return Budget(DELTA_RATIO, FINAL_SLACK)
-
-
 def _streaming(data: dict[str, Any]) -> bool:
     payload = data.get(MIME_TYPE)
     return isinstance(payload, dict) and payload.get("status") == "streaming"
-
-
-class Budget:
-    """Bytes sent so far, against ``ratio`` × (the answer's current bundle − ``slack``)."""
-
-    def __init__(self, ratio: float, slack: int = 0) -> None:
-        self.ratio = ratio
-        self.slack = slack
-        self.sent = 0
-        self.messages = 0
-
-    def allows(self, cost: int, bundle: int) -> bool:
-        return self.sent + cost <= self.ratio * max(0, bundle - self.slack)
-
-    def spend(self, cost: int) -> None:
-        self.sent += cost
-        self.messages += 1
 
 
 class SparsePublisher:

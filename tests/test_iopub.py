@@ -53,17 +53,17 @@ def test_updates_are_the_cells_own_with_the_displays_id(kernel: Kernel) -> None:
 
 def test_the_packed_bytes_are_the_bytes_the_budget_counts(kernel: Kernel) -> None:
     code = """
-from nbstream import _live, _wire
+from nbstream import _budget
 _sizes = []
-_orig_spend = _wire.Budget.spend
+_orig_spend = _budget.Budget.spend
 def _spend(self, cost):
     _sizes.append(cost)
     _orig_spend(self, cost)
-_wire.Budget.spend = _spend
+_budget.Budget.spend = _spend
 try:
     r = nbstream.show(slow(30))
 finally:
-    _wire.Budget.spend = _orig_spend
+    _budget.Budget.spend = _orig_spend
 """
     run = kernel.run(code)
     assert run.status == "ok", run.errors

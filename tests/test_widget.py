@@ -28,7 +28,7 @@ import pytest
 from comm.base_comm import BaseComm
 
 import nbstream
-from nbstream import _wire
+from nbstream import _budget
 from nbstream._exceptions import UsageError
 from nbstream._specs import Registry
 from nbstream.backends.llamacpp._models import get_model
@@ -432,7 +432,7 @@ def test_a_view_opened_mid_answer_gets_one_snapshot_then_deltas(
 ) -> None:
     # About the order of snapshot and deltas: a budget wide enough for a delta per word
     # (the byte budget itself is tested in test_chat_generation.py).
-    monkeypatch.setattr(_wire, "DELTA_RATIO", 100.0)
+    monkeypatch.setattr(_budget, "DELTA_RATIO", 100.0)
     server.play(openai_words("a", "b", "c", "d", "e", "f", pause=0.08))
     chat = openai_chat(server)
     chat.send("Go")

@@ -13,7 +13,7 @@ cell output uses: at most ``max_rate`` flushes a second, a final flush always) c
 
 Every message costs ~0.7 KB of envelope whatever it carries, so at a slow model's pace
 twenty deltas a second of a few characters each would cost 10–20× the answer. Deltas
-therefore spend the same byte budget as a cell's (:func:`.._wire.delta_budget`): a
+therefore spend the same byte budget as a cell's (:func:`.._budget.delta_budget`): a
 delta goes out only if everything sent for this answer so far and it fit in 1.9 × (the
 answer's bundle − 200 B), else its text waits for the next flush (the final state,
 the ``turns`` trait, always follows and carries it). The bundle is this answer's
@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .. import _wire
+from .. import _budget
 from .._bundle import LiveBundle, status_line
 from .._exceptions import NbstreamError
 from .._generate import open_stream
@@ -81,8 +81,8 @@ class Generation:
         self._sent_reasoning = 0
         self.messages_sent = 0
         self.bytes_text_sent = 0
-        self.budget = _wire.delta_budget()
-        self._envelope = _wire.envelope_size()
+        self.budget = _budget.delta_budget()
+        self._envelope = _budget.envelope_size()
         self._bundle = LiveBundle()
 
     def answer(self) -> Response:
@@ -123,7 +123,7 @@ class Generation:
             if reasoning:
                 message["reasoning"] = reasoning
             data, metadata = self._bundle(snapshot)
-            bundle = _wire.bundle_size(data, metadata, COMM_ID, self._envelope)
+            bundle = _budget.bundle_size(data, metadata, COMM_ID, self._envelope)
             if not self.budget.allows(self._cost(message), bundle):
                 return
             self._sent_text += len(text)
@@ -153,7 +153,7 @@ class Generation:
     def _cost(self, message: dict[str, Any]) -> int:
         """Bytes of ``message`` on the wire: a widget's custom message in a ``comm_msg``."""
         data = {"method": "custom", "content": message}  # what ipywidgets' Widget.send wraps
-        return _wire.comm_message_size(COMM_ID, data, self._envelope)
+        return _budget.comm_message_size(COMM_ID, data, self._envelope)
 
     def _emit(self, message: dict[str, Any]) -> None:
         """Send ``message`` (a snapshot always: a new view needs it) and count its bytes."""
