@@ -24,7 +24,7 @@ between cells (or at once where the front end sends comm messages on a kernel su
 in a *Run All* only the cells that start after it use widgets; the others send whole
 updates as before. Where nothing renders widgets (nbclient, nbconvert, a terminal) no
 hello comes; nbclient does store the probe's state (and its ``Layout``'s) in the executed
-notebook's metadata, about 1.5 KB once per notebook.
+notebook's metadata, about 2.5 KB once per notebook.
 """
 
 from __future__ import annotations

@@ -102,7 +102,8 @@ class WidgetPublisher(DeltaPublisher):
                 self._widget = AnswerWidget(layout=_widgethost.layout())
             widget = self._widget
             widget.payload = {**payload, "stream": display_id}  # not open: nothing is sent
-            view = view_bundle("x" * 32, str(payload.get("status_line") or ""))
+            status_line = str(payload.get("status_line") or "")
+            view = view_bundle("x" * 32, status_line)
             envelope = self._envelope
             cost = (
                 envelope
@@ -115,7 +116,6 @@ class WidgetPublisher(DeltaPublisher):
                 return
             widget.launch()
             self._launched = True
-            status_line = str(payload.get("status_line") or "")
             self._inner.update(view_bundle(widget.model_id, status_line), {}, display_id)
         except Exception:  # no widget after all: whole bundles, sparsely
             self._mode = "sparse"
@@ -133,11 +133,7 @@ class WidgetPublisher(DeltaPublisher):
         ~3 s rather than ~20 s); the widget then starts later (~250 words rather than
         ~100 in the tests), as these bytes count too. The ≤ 3× bound is the same budget's.
         """
-        size, send = self._prepare(data, metadata, display_id)
-        if self.budget.allows(size, bundle):
-            send()
-            self.budget.spend(size)
-            self._latest = None
+        self._send_whole(data, metadata, display_id, lambda size: self.budget.allows(size, bundle))
 
     def finish(self) -> None:
         """The final bundle, whole (it replaces the widget's view), then the widget closes."""

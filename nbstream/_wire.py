@@ -106,11 +106,23 @@ class SparsePublisher:
         self._latest = (data, metadata, display_id)
         if not _streaming(data):
             return  # the final state: finish() sends it, once
+        self._send_whole(data, metadata, display_id, lambda size: self.budget.allows(size, size))
+
+    def _send_whole(
+        self,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        display_id: str,
+        fits: Callable[[int], bool],
+    ) -> bool:
+        """Send the whole bundle as an update if ``fits`` its size; spend it, hold nothing."""
         size, send = self._prepare(data, metadata, display_id)
-        if self.budget.allows(size, size):
-            send()
-            self.budget.spend(size)
-            self._latest = None
+        if not fits(size):
+            return False
+        send()
+        self.budget.spend(size)
+        self._latest = None
+        return True
 
     def _prepare(
         self, data: dict[str, Any], metadata: dict[str, Any], display_id: str
@@ -177,15 +189,13 @@ class DeltaPublisher(SparsePublisher):
             self._send_delta(data, metadata, display_id)
             return
         named = _named(data, display_id) if self._mode == "waiting" else data
-        size, send = self._prepare(named, metadata, display_id)
         # While waiting, whole bundles go out as the fallback's would (SPARSE_RATIO): a
         # hello may never come (nbclient, a terminal), and a stalled answer must still
         # show what arrived. A subshell hello comes within milliseconds, so in a Run All
         # this costs the first display or two; the deltas then wait for the budget.
-        if self.budget.sent + size <= SPARSE_RATIO * size:
-            send()
-            self.budget.spend(size)
-            self._latest = None
+        if self._send_whole(
+            named, metadata, display_id, lambda size: self.budget.sent + size <= SPARSE_RATIO * size
+        ):
             self._seed(data)  # what the browser holds: deltas after a hello start here
 
     def _seed(self, data: dict[str, Any]) -> None:
