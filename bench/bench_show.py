@@ -27,13 +27,15 @@ one ``show()`` and a pause let the kernel settle: the first live output of a ker
 waits ~2 s for a front end's hello (see ``nbstream._channel``); these figures are after
 that, where no front end answers (sparse whole updates, as nbconvert and a terminal get).
 
-Run: ``python bench/bench_show.py``. Prints figures; asserts nothing.
+Run: ``python bench/bench_show.py`` (``BENCH_REPEATS=25`` for more pairs than the default
+9). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -46,7 +48,7 @@ from tests.kernel import Kernel, stamp  # noqa: E402
 
 CHUNKS = 20_000
 NAIVE_CHUNKS = 2_000
-ROUNDS = 9
+ROUNDS = int(os.environ.get("BENCH_REPEATS", "9"))
 NAIVE_REPEAT = 3
 SETTLE = 2.5  # seconds: longer than nbstream._channel.HELLO_WAIT
 

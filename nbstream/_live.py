@@ -38,7 +38,8 @@ class IPythonPublisher:
 
     Updates can also be packed once and sent straight to IOPub (:mod:`._iopub`):
     :meth:`pack` gives the bytes (their length is what a byte budget counts) or None
-    where IPython must send them itself, and :meth:`send_packed` sends them.
+    where IPython must send them itself, and :meth:`send_packed` sends them. The first
+    display goes straight too when nothing printed waits to be flushed before it.
     """
 
     def __init__(self) -> None:
@@ -46,6 +47,9 @@ class IPythonPublisher:
         self._looked = False
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> None:
+        packer = self._direct()
+        if packer is not None and packer.show(data, metadata, display_id):
+            return
         from IPython.display import display
 
         display(data, raw=True, metadata=metadata, display_id=display_id)  # type: ignore[no-untyped-call]
@@ -61,9 +65,14 @@ class IPythonPublisher:
 
     def pack(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> bytes | None:
         """The update's content as the kernel sends it, or None (IPython's route)."""
+        direct = self._direct()
+        return direct.pack(data, metadata, display_id) if direct is not None else None
+
+    def _direct(self) -> Packer | None:
+        """The kernel's packer (looked up once), or None where IPython must send."""
         if not self._looked:
             self._packer, self._looked = packer(), True
-        return self._packer.pack(data, metadata, display_id) if self._packer else None
+        return self._packer
 
     def send_packed(self, packed: bytes) -> None:
         """Send what :meth:`pack` returned, as an ``update_display_data``."""

@@ -88,3 +88,54 @@ def test_nothing_reaches_the_front_end_under_capture(kernel: Kernel) -> None:
     assert kernel.value("r.text") == "".join(f"word{i} " for i in range(40))
     # The captured outputs hold the answer as IPython's own display route left it.
     assert kernel.value("len(cap.outputs) >= 1")
+
+
+COUNT_FLUSHES = """
+from ipykernel.zmqshell import ZMQDisplayPublisher as _Z
+_flushes = []
+_orig_flush = _Z._flush_streams
+def _counted(self):
+    _flushes.append(1)
+    _orig_flush(self)
+_Z._flush_streams = _counted
+"""
+UNCOUNT_FLUSHES = "_Z._flush_streams = _orig_flush"
+
+
+def test_a_first_display_with_nothing_printed_waits_for_no_flush(kernel: Kernel) -> None:
+    assert kernel.run(COUNT_FLUSHES).status == "ok"
+    try:
+        msg_id = kernel.submit("r = nbstream.show(['Hello', ' there'])")
+        run = kernel.collect(msg_id)
+        flushes = kernel.value("len(_flushes)")
+    finally:
+        kernel.run(UNCOUNT_FLUSHES)
+    assert run.status == "ok", run.errors
+    assert flushes == 0  # sent straight: no round trips to the IOPub thread first
+    (display,) = run.displays
+    assert display["parent_header"]["msg_id"] == msg_id
+    assert display["header"]["msg_type"] == "display_data"
+    assert set(display["content"]) == {"data", "metadata", "transient"}
+    assert set(display["content"]["transient"]) == {"display_id"}
+    assert run.final[MIME]["text"] == "Hello there"
+    for update in run.updates:
+        assert update["content"]["transient"] == display["content"]["transient"]
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_text_printed_just_before_an_answer_stays_before_it(kernel: Kernel, stream: str) -> None:
+    # Unflushed text (no newline, well within the stream's 0.2 s flush interval) is
+    # flushed by IPython's route before the display, as without nbstream.
+    assert kernel.run(COUNT_FLUSHES).status == "ok"
+    try:
+        code = f"import sys; print('printed first', end='', file=sys.{stream})\n"
+        run = kernel.run(code + "r = nbstream.show(slow(3))")
+        flushes = kernel.value("len(_flushes)")
+    finally:
+        kernel.run(UNCOUNT_FLUSHES)
+    assert run.status == "ok", run.errors
+    assert flushes == 1
+    kinds = [m["msg_type"] for m in run.messages if m["msg_type"] in ("stream", "display_data")]
+    assert kinds[:2] == ["stream", "display_data"], run.summary()
+    (printed,) = run.of("stream")
+    assert printed["content"] == {"name": stream, "text": "printed first"}

@@ -142,7 +142,9 @@ def test_show_accepts_a_plain_string_and_a_list(kernel: Kernel) -> None:
     assert run.status == "ok", run.errors
     assert run.final[MIME]["text"] == "just text"
     run = kernel.run("r = nbstream.show(['a', 'b', '', 'c'])")
+    assert run.status == "ok", run.errors  # a list is not hashable: closing it must not fail
     assert run.final[MIME]["text"] == "abc"
+    assert kernel.value("r.status") == "done"
 
 
 # -- a function as the model ------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_the_interval_is_respected() -> None:
 
 def test_a_costly_flush_waits_longer_for_the_next() -> None:
     clock, cpu = Clock(), Clock()
-    costs = iter([0.0, 0.002, 0.02, 0.0001, 0.0])  # CPU seconds each flush takes
+    costs = iter([0.0, 0.001, 0.01, 0.0002, 0.0])  # CPU seconds each flush takes
 
     def flush() -> None:
         cpu.now += next(costs)
@@ -94,17 +94,18 @@ def test_a_costly_flush_waits_longer_for_the_next() -> None:
     assert scheduler.service() is None  # the first, at once; free: the interval follows
     clock.now += 0.05
     throttle.changed()
-    assert scheduler.service() is None  # 2 ms: the next waits 100 × that, 0.2 s
+    assert scheduler.service() is None  # 1 ms: the next waits 200 × that, 0.2 s
     clock.now += 0.05
     throttle.changed()
-    assert scheduler.service() == pytest.approx(0.15)
-    clock.now += 0.15
-    assert scheduler.service() is None  # 20 ms: 2 s, but never more than MAX_GAP
+    wait = scheduler.service()
+    assert wait is not None and wait == pytest.approx(0.15)
+    clock.now += wait
+    assert scheduler.service() is None  # 10 ms: 2 s, but never more than MAX_GAP
     clock.now += 0.2
     throttle.changed()
     assert scheduler.service() == pytest.approx(MAX_GAP - 0.2)
     clock.now += MAX_GAP - 0.2
-    assert scheduler.service() is None  # 0.1 ms: back to the interval
+    assert scheduler.service() is None  # 0.2 ms: 40 ms, so back to the interval
     clock.now += 0.05
     throttle.changed()
     assert scheduler.service() is None

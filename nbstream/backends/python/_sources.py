@@ -202,7 +202,7 @@ async def _aclose(running: list[Any], iterator: Any, source: Any) -> None:
         if not task.done():
             task.cancel()
             await asyncio.wait([task], timeout=CLOSE_WAIT / 2)
-    for thing in dict.fromkeys(t for t in (iterator, source) if t is not None):
+    for thing in _both(iterator, source):
         close = getattr(thing, "aclose", None) or getattr(thing, "close", None)
         if close is None:
             continue
@@ -212,9 +212,17 @@ async def _aclose(running: list[Any], iterator: Any, source: Any) -> None:
                 await result
 
 
+def _both(iterator: Any, source: Any) -> list[Any]:
+    """The iterator and the source, each once (by identity: a list is not hashable)."""
+    things = [iterator] if iterator is not None else []
+    if source is not None and source is not iterator:
+        things.append(source)
+    return things
+
+
 def _close(iterator: Any, source: Any) -> None:
     """``close()`` what the user handed over (the generator, then the object itself)."""
-    for thing in dict.fromkeys(t for t in (iterator, source) if t is not None):
+    for thing in _both(iterator, source):
         close = getattr(thing, "close", None)
         if close is None:
             continue
