@@ -27,8 +27,12 @@ one ``show()`` and a pause let the kernel settle: the first live output of a ker
 waits ~2 s for a front end's hello (see ``nbstream._channel``); these figures are after
 that, where no front end answers (sparse whole updates, as nbconvert and a terminal get).
 
-Run: ``python bench/bench_show.py`` (``BENCH_REPEATS=25`` for more pairs than the default
-9). Prints figures; asserts nothing.
+On a shared 2-core VM single pairs range ±30 %, so the median of a handful moves by
+more than the 3 % at stake: each median is printed with its 95 % bootstrap interval, over
+60 pairs by default (about 2 minutes in all).
+
+Run: ``python bench/bench_show.py`` (``BENCH_REPEATS=N`` for N pairs per generator).
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_magic import interval  # noqa: E402
 from tests.kernel import Kernel, stamp  # noqa: E402
 
 CHUNKS = 20_000
 NAIVE_CHUNKS = 2_000
-ROUNDS = int(os.environ.get("BENCH_REPEATS", "9"))
+ROUNDS = int(os.environ.get("BENCH_REPEATS", "60"))
 NAIVE_REPEAT = 3
 SETTLE = 2.5  # seconds: longer than nbstream._channel.HELLO_WAIT
 
@@ -104,7 +109,10 @@ def run(kernel: Kernel, call: str) -> tuple[float, float, list[float]]:
 
 
 def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.3f} ({min(values):.3f}–{max(values):.3f})"
+    return (
+        f"{statistics.median(values):.3f} (95 % {interval(values)}; "
+        f"{min(values):.3f}–{max(values):.3f})"
+    )
 
 
 def main() -> None:
@@ -115,7 +123,7 @@ def main() -> None:
         time.sleep(SETTLE)
         print(
             f"{CHUNKS:,} chunks, {ROUNDS} alternating bare/show() pairs each, timed in the "
-            "kernel; ratios are medians (min–max)"
+            "kernel; ratios are medians (95 % interval of the median; min–max)"
         )
         for make in ("free", "paced", "prose"):
             walls, cpus, bare_ms, show_ms = [], [], [], []
