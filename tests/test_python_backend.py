@@ -226,3 +226,29 @@ def test_a_stop_ends_a_fast_plain_string_source_within_half_a_second_and_closes_
     assert response.status == "interrupted" and response.tokens > 0
     assert ended - sent[0] < 0.5
     assert closed.is_set()
+
+
+def test_a_plain_iterable_in_the_main_thread_is_read_with_no_frame_between() -> None:
+    # Each generator frame between the user's code and the Stream costs every chunk: the
+    # fast path is the reader itself; anything else goes through the backend's generator.
+    async def agen() -> Any:
+        yield "a"
+
+    def frames(source: object) -> str:
+        stream = BACKEND.stream(show_request(source, None))
+        try:
+            return str(stream.gi_code.co_name)  # type: ignore[attr-defined]
+        finally:
+            stream.close()  # type: ignore[attr-defined]
+
+    assert frames(iter(["a", "b"])) == "_read_here"
+    assert frames(["a", "b"]) == "_read_here"
+    assert frames("text") == "_stream"
+    assert frames(agen()) == "_stream"
+    seen: list[str] = []
+    worker = threading.Thread(target=lambda: seen.append(frames(["a"])))
+    worker.start()
+    worker.join()
+    assert seen == ["_stream"]  # off the main thread: read on the source's own thread
+    text = "".join(str(c) for c in BACKEND.stream(show_request(iter(["a", "b"]), None)))
+    assert text == "ab"

@@ -27,9 +27,11 @@ from ._sources import (
     Here,
     Steps,
     Stopped,
+    _read_here,
     await_result,
     close_source,
     read,
+    reads_here,
     user_error,
 )
 
@@ -75,6 +77,16 @@ class PythonBackend:
 
     def stream(
         self, request: Request, cancel: Cancel | None = None
+    ) -> Generator[Chunk | str, None, None]:
+        source = request.options.get(SOURCE)
+        if source is not None and reads_here(source):
+            # show() of a plain iterable in the main thread: its reader is the only frame
+            # between the user's code and the Stream (each frame costs every chunk).
+            return _read_here(source, f"py:{request.model}")
+        return self._stream(request, cancel)
+
+    def _stream(
+        self, request: Request, cancel: Cancel | None
     ) -> Generator[Chunk | str, None, None]:
         cancel = cancel or Cancel()
         name = f"py:{request.model}"

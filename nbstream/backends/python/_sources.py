@@ -33,7 +33,7 @@ import contextlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -104,6 +104,18 @@ def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk
     return _read_aside(source, steps, cancel, name)
 
 
+def reads_here(source: Any) -> bool:
+    """Whether :func:`read` would read ``source`` on the fast path (:func:`_read_here`): a
+    plain synchronous iterable, not text or bytes, in the main thread."""
+    return (
+        threading.current_thread() is threading.main_thread()
+        and hasattr(source, "__iter__")
+        and not isinstance(source, (str, bytes, bytearray, memoryview))
+        and not hasattr(source, "__aiter__")
+        and not inspect.isawaitable(source)
+    )
+
+
 def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
     try:
         return reader.read(item)
@@ -111,7 +123,7 @@ def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
         raise UsageError(str(exc)) from None
 
 
-def _read_here(source: Any, name: str) -> Iterator[Chunk | str]:
+def _read_here(source: Any, name: str) -> Generator[Chunk | str, None, None]:
     """The fast path: iterate in this (the main) thread, where interrupts reach the user's code.
 
     A plain ``str`` item is passed on as it is, no chunk built (see
