@@ -42,8 +42,7 @@ class Packer:
         (ipykernel keeps them per thread), which only IPython's route runs."""
         if self._pub._hooks:
             return None
-        content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
-        return bytes(self._pub.session.pack(content))
+        return bytes(self._pub.session.pack(_content(data, metadata, display_id)))
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> bool:
         """Send a new display (``display_data``) as IPython would, if it needs no flush
@@ -51,11 +50,10 @@ class Packer:
         pub = self._pub
         if pub._hooks or not streams_idle():
             return False
-        content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
         pub.session.send(
             pub.pub_socket,
             "display_data",
-            content=content,
+            content=_content(data, metadata, display_id),
             parent=pub.parent_header,
             ident=pub.topic,
         )
@@ -70,6 +68,11 @@ class Packer:
             parent=pub.parent_header,
             ident=pub.topic,
         )
+
+
+def _content(data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> dict[str, Any]:
+    """A display message's content, as IPython's display publisher makes it."""
+    return {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
 
 
 def packer() -> Packer | None:

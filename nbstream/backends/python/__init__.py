@@ -27,11 +27,10 @@ from ._sources import (
     Here,
     Steps,
     Stopped,
-    _read_here,
     await_result,
     close_source,
     read,
-    reads_here,
+    reader_now,
     user_error,
 )
 
@@ -78,11 +77,12 @@ class PythonBackend:
     def stream(
         self, request: Request, cancel: Cancel | None = None
     ) -> Generator[Chunk | str, None, None]:
-        source = request.options.get(SOURCE)
-        if source is not None and reads_here(source):
+        if SOURCE in request.options:
             # show() of a plain iterable in the main thread: its reader is the only frame
             # between the user's code and the Stream (each frame costs every chunk).
-            return _read_here(source, f"py:{request.model}")
+            reader = reader_now(request.options[SOURCE], f"py:{request.model}")
+            if reader is not None:
+                return reader
         return self._stream(request, cancel)
 
     def _stream(

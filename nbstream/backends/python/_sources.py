@@ -88,15 +88,16 @@ def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk
     """
     if inspect.isawaitable(source):
         source = await_result(source, cancel, name)
-    if isinstance(source, str):
+    kind = _kind(source)
+    if kind == "text":
         return iter((source,) if source else ())
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if kind == "bytes":
         raise UsageError(
             f"{name} gave bytes, not text; decode them (data.decode()) or pass {ACCEPTS}."
         )
-    if hasattr(source, "__aiter__"):
+    if kind == "async":
         return _read_async(source, cancel, name)
-    if not hasattr(source, "__iter__"):
+    if kind == "none":
         what = "None" if source is None else f"a {type(source).__name__}"
         raise UsageError(f"{name} gave {what}, which is not a stream; pass {ACCEPTS}.")
     if isinstance(steps, Here):
@@ -104,16 +105,34 @@ def read(source: Any, steps: Steps, cancel: Cancel, name: str) -> Iterator[Chunk
     return _read_aside(source, steps, cancel, name)
 
 
-def reads_here(source: Any) -> bool:
-    """Whether :func:`read` would read ``source`` on the fast path (:func:`_read_here`): a
-    plain synchronous iterable, not text or bytes, in the main thread."""
-    return (
+def reader_now(source: Any, name: str) -> Generator[Chunk | str, None, None] | None:
+    """The reader :func:`read` would give ``source`` in this thread, if it is the fast path
+    (:func:`_read_here`: a plain synchronous iterable, in the main thread), else None.
+
+    Getting it runs none of the user's code and raises nothing, so a backend can hand it
+    to the :class:`~nbstream.Stream` as it is, with no frame of its own around it.
+    """
+    if (
         threading.current_thread() is threading.main_thread()
-        and hasattr(source, "__iter__")
-        and not isinstance(source, (str, bytes, bytearray, memoryview))
-        and not hasattr(source, "__aiter__")
         and not inspect.isawaitable(source)
-    )
+        and _kind(source) == "sync"
+    ):
+        return _read_here(source, name)
+    return None
+
+
+def _kind(source: Any) -> str:
+    """What :func:`read` makes of an object that is not awaitable: text, bytes, an async
+    or a sync iterable, or none of them."""
+    if isinstance(source, str):
+        return "text"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "bytes"
+    if hasattr(source, "__aiter__"):
+        return "async"
+    if hasattr(source, "__iter__"):
+        return "sync"
+    return "none"
 
 
 def _chunk_of(reader: ShapeReader, item: object) -> Chunk | None:
