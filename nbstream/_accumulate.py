@@ -10,6 +10,8 @@ each read joins only the parts appended since the last one).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._types import Chunk, Usage
 
 
@@ -17,13 +19,14 @@ class Accumulator:
     """Collects chunks. No clock and no I/O: timing belongs to the caller."""
 
     __slots__ = (
+        "_counted",
         "_reasoning_joined",
         "_reasoning_parts",
+        "_silent",
         "_text_joined",
         "_text_parts",
         "finish_reason",
         "model",
-        "tokens",
         "usage",
     )
 
@@ -36,16 +39,23 @@ class Accumulator:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.model: str | None = None
-        self.tokens = 0
+        # Tokens are counted two ways: ``add`` counts its chunks' (``_counted``), and every
+        # text part *not* appended by ``add`` or ``release`` (``_silent`` counts those) is
+        # one token: what ``text_appender`` appends, with no count kept per part.
+        self._counted = 0
+        self._silent = 0
 
     def add(self, chunk: Chunk) -> None:
         if chunk.text:
+            # Counted silent before it is appended: a reader in between sees one token
+            # fewer for a moment, never one more.
+            self._silent += 1
             self._text_parts.append(chunk.text)
         if chunk.reasoning:
             self._reasoning_parts.append(chunk.reasoning)
         # Backends that know token counts say so; for the others one content delta is
         # one token, which is what OpenAI-compatible servers and Ollama send.
-        self.tokens += chunk.tokens or (1 if (chunk.text or chunk.reasoning) else 0)
+        self._counted += chunk.tokens or (1 if (chunk.text or chunk.reasoning) else 0)
         if chunk.finish_reason is not None:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
@@ -53,11 +63,12 @@ class Accumulator:
         if chunk.model is not None:
             self.model = chunk.model
 
-    def add_text(self, text: str) -> None:
-        """``add(Chunk(text=text))`` for a non-empty ``text``, with no chunk built (a plain
-        ``str`` from a backend: the hot path of ``show()`` over a generator of strings)."""
-        self._text_parts.append(text)
-        self.tokens += 1
+    def text_appender(self) -> Callable[[str], None]:
+        """``add(Chunk(text=text))`` for a non-empty ``text``, as the parts list's own
+        ``append``: no chunk built and no Python frame per call (a plain ``str`` from a
+        backend, the hot path of ``show()`` over a generator of strings). Each part it
+        appends is one token (see :attr:`tokens`)."""
+        return self._text_parts.append
 
     def release(self, text: str, reasoning: str) -> None:
         """Add text that was held back (a possible key) and is released at the end.
@@ -65,9 +76,15 @@ class Accumulator:
         It was already counted with the chunk it arrived in, so it adds no token.
         """
         if text:
+            self._silent += 1
             self._text_parts.append(text)
         if reasoning:
             self._reasoning_parts.append(reasoning)
+
+    @property
+    def tokens(self) -> int:
+        """Content deltas seen (or the backend's own counts, where it gave them)."""
+        return self._counted + len(self._text_parts) - self._silent
 
     @property
     def text(self) -> str:

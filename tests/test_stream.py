@@ -342,3 +342,101 @@ def test_the_accumulated_text_read_between_chunks_is_everything_so_far() -> None
     acc.release("held", "back")
     assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
     assert (acc.text, acc.reasoning) == (text + "held", reasoning + "back")
+
+
+# -- the untimed loop: a driven stream of plain strings nobody records -------------------
+
+
+class StrBackend:
+    """Yields the given items as they are (plain ``str`` among them, as the py backend does)."""
+
+    name = "fake"
+
+    def __init__(self, items: list[object]) -> None:
+        self.items = items
+        self.closed = False
+
+    def stream(self, request: Request, cancel: Cancel | None = None):  # type: ignore[no-untyped-def]
+        try:
+            yield from self.items
+        finally:
+            self.closed = True
+
+
+def counting_clock() -> tuple[Callable[[], float], list[float]]:
+    """A clock that advances 0.25 s a read, and the list of its readings."""
+    reads: list[float] = []
+
+    def clock() -> float:
+        reads.append(10.0 + 0.25 * len(reads))
+        return reads[-1]
+
+    return clock, reads
+
+
+def test_a_driven_stream_of_strings_reads_the_clock_at_the_start_first_and_end_only() -> None:
+    clock, reads = counting_clock()
+    stream = Stream(StrBackend(["a"] * 1000), REQUEST, clock=clock)
+    stream.drive()
+    assert len(reads) == 3  # the request, the first chunk, the end: none per chunk
+    response = stream.snapshot()
+    assert (response.text, response.tokens, response.status) == ("a" * 1000, 1000, "done")
+    assert response.ttft_s == 0.25 and response.elapsed_s == 0.5
+    assert response.tokens_per_s == pytest.approx(999 / 0.25)
+    late: list[Ending] = []
+    stream.on_end(late.append)  # added after the start: the chunks, but no times
+    assert len(late[0].chunks) == 1000 and late[0].offsets is None
+
+
+def test_a_listener_before_the_start_gets_every_arrival_time() -> None:
+    clock, reads = counting_clock()
+    stream = Stream(StrBackend(["a", "b", "c"]), REQUEST, clock=clock)
+    endings: list[Ending] = []
+    stream.on_end(endings.append)  # as a recording does
+    stream.drive()
+    assert endings[0].offsets == (0.25, 0.5, 0.75) and endings[0].end == 1.0
+
+
+def test_the_untimed_loop_hands_any_other_item_to_the_general_one() -> None:
+    # An empty string, a Chunk with reasoning and a usage, then strings again: every one
+    # is folded as the general loop folds it, and the answer is whole.
+    items: list[object] = ["Hel", "", Chunk(reasoning="hm", tokens=2), "lo", Chunk(text="!")]
+    items.append(Chunk(finish_reason="stop", usage=Usage(4, 9)))
+    stream = Stream(StrBackend(items), REQUEST)
+    stream.drive()
+    response = stream.snapshot()
+    assert (response.text, response.reasoning) == ("Hello!", "hm")
+    assert response.finish_reason == "stop" and response.usage == Usage(4, 9)
+    assert stream.accumulator.tokens == 1 + 2 + 1 + 1  # "Hel", the 2, "lo", "!"
+    assert [c.text for c in stream] == ["Hel", "", "", "lo", "!", ""]
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_a_stop_in_the_untimed_loop_ends_after_that_chunk(at: int) -> None:
+    cancel = Cancel()
+    backend = StrBackend(list("abcdef"))
+    seen: list[int] = []
+
+    def changed() -> None:
+        seen.append(1)
+        if len(seen) == at:
+            cancel.request()
+
+    stream = Stream(backend, REQUEST, cancel=cancel, on_chunk=changed)
+    stream.drive()
+    assert stream.snapshot().text == "abcdef"[:at] and stream.status == "interrupted"
+    assert backend.closed
+
+
+def test_tokens_count_each_appended_text_once_however_it_came() -> None:
+    from nbstream._accumulate import Accumulator
+
+    acc = Accumulator()
+    append = acc.text_appender()
+    append("a")
+    acc.add(Chunk(text="bc", tokens=3))
+    append("d")
+    acc.add(Chunk(text="e"))
+    acc.add(Chunk(reasoning="r"))
+    acc.release("held", "")
+    assert (acc.text, acc.tokens) == ("abcdeheld", 1 + 3 + 1 + 1 + 1)

@@ -76,6 +76,8 @@ def recorder(path: str) -> Callable[[Ending], None]:
 def append_exchange(path: str, ending: Ending) -> None:
     """Append one exchange as a JSON line."""
     error = ending.error
+    # The recorder listens from the stream's start, so every arrival was timed.
+    assert ending.offsets is not None, "a recorder must be registered before the stream starts"
     chunks: Sequence[Chunk] = ending.chunks
     if ending.tail is not None:
         chunks = _with_tail(chunks, ending.tail)
