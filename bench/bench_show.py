@@ -31,6 +31,12 @@ On a shared 2-core VM single pairs range ±30 %, so the median of a handful move
 more than the 3 % at stake: each median is printed with its 95 % bootstrap interval, over
 60 pairs by default (about 2 minutes in all).
 
+Then ``timed`` (``paced`` timing its own work as it runs) splits ``show()``'s extra time in
+two: nbstream's own work on the cell's thread (what a run spends outside the generator's
+work, against the bare loop's), and the generator's own work running slower under
+``show()`` — which is how the kernel's other threads and the client, busy with the
+messages on the machine's other core, show up.
+
 Run: ``python bench/bench_show.py`` (``BENCH_REPEATS=N`` for N pairs per generator).
 Prints figures; asserts nothing.
 """
@@ -76,18 +82,29 @@ def prose(n):
         sum(range(1500))
         yield "tok\\n\\n" if i % 40 == 39 else "tok "
 
+OWN = [0.0]  # seconds `timed` spent in its own work, this run
+
+def timed(n):
+    for i in range(n):
+        start = time.perf_counter()
+        sum(range(1500))
+        OWN[0] += time.perf_counter() - start
+        yield "tok "
+
 def bare(make, n):
     gen = make(n)
+    OWN[0] = 0.0
     start, cpu = time.perf_counter(), time.process_time()
     for chunk in gen:
         pass
-    return time.perf_counter() - start, time.process_time() - cpu
+    return time.perf_counter() - start, time.process_time() - cpu, OWN[0]
 
 def shown(make, n):
     gen = make(n)
+    OWN[0] = 0.0
     start, cpu = time.perf_counter(), time.process_time()
     r = nbstream.show(gen, model="bench")
-    return time.perf_counter() - start, time.process_time() - cpu
+    return time.perf_counter() - start, time.process_time() - cpu, OWN[0]
 
 def naive(make, n):
     start, cpu = time.perf_counter(), time.process_time()
@@ -96,16 +113,22 @@ def naive(make, n):
     for chunk in make(n):
         parts.append(chunk)
         handle.update(Markdown("".join(parts)))
-    return time.perf_counter() - start, time.process_time() - cpu
+    return time.perf_counter() - start, time.process_time() - cpu, 0.0
 """
 
 
 def run(kernel: Kernel, call: str) -> tuple[float, float, list[float]]:
     """Wall and CPU seconds of one call, and the kernel's stamps of its display messages."""
+    wall, cpu, _, stamps = run_timed(kernel, call)
+    return wall, cpu, stamps
+
+
+def run_timed(kernel: Kernel, call: str) -> tuple[float, float, float, list[float]]:
+    """:func:`run`, and the seconds the generator spent in its own work (``timed`` only)."""
     execution = kernel.run(f"print(json.dumps({call}))")
     assert execution.status == "ok", execution.errors
-    wall, cpu = json.loads(execution.stdout.strip().splitlines()[-1])
-    return wall, cpu, [stamp(m) for m in execution.displays + execution.updates]
+    wall, cpu, own = json.loads(execution.stdout.strip().splitlines()[-1])
+    return wall, cpu, own, [stamp(m) for m in execution.displays + execution.updates]
 
 
 def spread(values: list[float]) -> str:
@@ -154,8 +177,31 @@ def main() -> None:
                 f"naive {naive / NAIVE_CHUNKS * 1e6:6.1f} µs/chunk at {NAIVE_CHUNKS:,} | "
                 f"updates {min(counts)}–{max(counts)}, closest two interim ones {closest} apart"
             )
+        split(kernel)
     finally:
         kernel.shutdown()
+
+
+def split(kernel: Kernel) -> None:
+    """Where ``show()``'s extra time goes: nbstream's own work, or the generator's, slower.
+
+    ``timed`` is ``paced`` adding up the time of its own work (the ``sum``) as it runs;
+    what is left of a run's wall time is the loop that reads it — the bare ``for`` or all
+    of ``show()``'s work on the cell's thread, waits for the GIL included.
+    """
+    outside, own_ratios, walls = [], [], []
+    for index in range(ROUNDS):
+        pair = ["bare", "shown"] if index % 2 == 0 else ["shown", "bare"]
+        timed = {name: run_timed(kernel, f"{name}(timed, {CHUNKS})") for name in pair}
+        (bare_wall, _, bare_own, _), (show_wall, _, show_own, _) = timed["bare"], timed["shown"]
+        outside.append(((show_wall - show_own) - (bare_wall - bare_own)) / bare_wall)
+        own_ratios.append(show_own / bare_own)
+        walls.append(show_wall / bare_wall)
+    print(
+        f"timed: show()/bare wall x{spread(walls)}; of that, outside the generator's own "
+        f"work (nbstream's, on the cell's thread) +{spread([o * 100 for o in outside])} % "
+        f"of bare, and the generator's own work under show() x{spread(own_ratios)}"
+    )
 
 
 if __name__ == "__main__":

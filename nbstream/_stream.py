@@ -18,10 +18,11 @@ yielded as a last chunk when the loop ends normally (or by an error), and in
 ``snapshot()`` in every case.
 
 Times are offsets (seconds) from the moment the request was sent, read from ``clock``
-(``time.perf_counter`` unless the caller passes another): each chunk's arrival, the
-first token, the end. A replay passes the recording's own clock (see
-:mod:`nbstream.recording`), so it reports the recorded time to first token and rate
-with the very same arithmetic: bit for bit the same floats.
+(``time.perf_counter`` unless the caller passes another): each chunk's arrival (unless
+nobody listens for it: a driven stream of plain strings with no :meth:`Stream.on_end`
+listener takes the untimed loop), the first token, the end. A replay passes the
+recording's own clock (see :mod:`nbstream.recording`), so it reports the recorded time
+to first token and rate with the very same arithmetic: bit for bit the same floats.
 
 When the stream ends, whatever ends it, the callbacks given to :meth:`Stream.on_end`
 receive an :class:`Ending`: the chunks with their arrival offsets, the end, how it ended
