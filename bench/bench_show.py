@@ -31,11 +31,13 @@ On a shared 2-core VM single pairs range ±30 %, so the median of a handful move
 more than the 3 % at stake: each median is printed with its 95 % bootstrap interval, over
 60 pairs by default (about 2 minutes in all).
 
-Then ``timed`` (``paced`` timing its own work as it runs) splits ``show()``'s extra time in
-two: nbstream's own work on the cell's thread (what a run spends outside the generator's
-work, against the bare loop's), and the generator's own work running slower under
-``show()`` — which is how the kernel's other threads and the client, busy with the
-messages on the machine's other core, show up.
+Then two more: the floor for ``free`` (``"".join(gen)``: keeping the text and nothing
+else, the least any display does), and ``timed`` (``paced`` timing its own work as it
+runs), which splits ``show()``'s extra time in two: nbstream's own work on the cell's
+thread (what a run spends outside the generator's work, against the bare loop's), and
+the generator's own work running slower under ``show()`` — in wall time and in its
+thread's CPU time, which leaves out waits for the GIL — with the cell's thread's extra
+minor page faults and voluntary context switches (each a wait, mostly for the GIL).
 
 Run: ``python bench/bench_show.py`` (``BENCH_REPEATS=N`` for N pairs per generator).
 Prints figures; asserts nothing.
@@ -50,6 +52,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -82,29 +85,53 @@ def prose(n):
         sum(range(1500))
         yield "tok\\n\\n" if i % 40 == 39 else "tok "
 
-OWN = [0.0]  # seconds `timed` spent in its own work, this run
+import resource
+OWN = [0.0, 0.0]  # `timed`'s own work this run: seconds, and its thread's CPU seconds
 
 def timed(n):
     for i in range(n):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         sum(range(1500))
         OWN[0] += time.perf_counter() - start
+        OWN[1] += time.thread_time() - cpu
         yield "tok "
+
+def thread_usage():  # this thread's minor page faults and voluntary context switches
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_minflt, usage.ru_nvcsw
+
+def split(kind, n):  # one `timed` run, bare or shown: wall, own work, own CPU, faults, switches
+    gen = timed(n)
+    OWN[0] = OWN[1] = 0.0
+    faults, switches = thread_usage()
+    start = time.perf_counter()
+    if kind == "bare":
+        for chunk in gen:
+            pass
+    else:
+        nbstream.show(gen, model="bench")
+    wall = time.perf_counter() - start
+    after = thread_usage()
+    return wall, OWN[0], OWN[1], after[0] - faults, after[1] - switches
+
+def joined(make, n):
+    gen = make(n)
+    start, cpu = time.perf_counter(), time.process_time()
+    "".join(gen)
+    return time.perf_counter() - start, time.process_time() - cpu, 0.0
 
 def bare(make, n):
     gen = make(n)
-    OWN[0] = 0.0
     start, cpu = time.perf_counter(), time.process_time()
     for chunk in gen:
         pass
-    return time.perf_counter() - start, time.process_time() - cpu, OWN[0]
+    return time.perf_counter() - start, time.process_time() - cpu, 0.0
 
 def shown(make, n):
     gen = make(n)
-    OWN[0] = 0.0
     start, cpu = time.perf_counter(), time.process_time()
     r = nbstream.show(gen, model="bench")
-    return time.perf_counter() - start, time.process_time() - cpu, OWN[0]
+    return time.perf_counter() - start, time.process_time() - cpu, 0.0
 
 def naive(make, n):
     start, cpu = time.perf_counter(), time.process_time()
@@ -119,16 +146,17 @@ def naive(make, n):
 
 def run(kernel: Kernel, call: str) -> tuple[float, float, list[float]]:
     """Wall and CPU seconds of one call, and the kernel's stamps of its display messages."""
-    wall, cpu, _, stamps = run_timed(kernel, call)
-    return wall, cpu, stamps
-
-
-def run_timed(kernel: Kernel, call: str) -> tuple[float, float, float, list[float]]:
-    """:func:`run`, and the seconds the generator spent in its own work (``timed`` only)."""
     execution = kernel.run(f"print(json.dumps({call}))")
     assert execution.status == "ok", execution.errors
-    wall, cpu, own = json.loads(execution.stdout.strip().splitlines()[-1])
-    return wall, cpu, own, [stamp(m) for m in execution.displays + execution.updates]
+    wall, cpu, _ = json.loads(execution.stdout.strip().splitlines()[-1])
+    return wall, cpu, [stamp(m) for m in execution.displays + execution.updates]
+
+
+def value(kernel: Kernel, call: str) -> Any:
+    """What ``call`` returns in the kernel (as JSON)."""
+    execution = kernel.run(f"print(json.dumps({call}))")
+    assert execution.status == "ok", execution.errors
+    return json.loads(execution.stdout.strip().splitlines()[-1])
 
 
 def spread(values: list[float]) -> str:
@@ -177,6 +205,7 @@ def main() -> None:
                 f"naive {naive / NAIVE_CHUNKS * 1e6:6.1f} µs/chunk at {NAIVE_CHUNKS:,} | "
                 f"updates {min(counts)}–{max(counts)}, closest two interim ones {closest} apart"
             )
+        floor(kernel)
         split(kernel)
     finally:
         kernel.shutdown()
@@ -185,23 +214,41 @@ def main() -> None:
 def split(kernel: Kernel) -> None:
     """Where ``show()``'s extra time goes: nbstream's own work, or the generator's, slower.
 
-    ``timed`` is ``paced`` adding up the time of its own work (the ``sum``) as it runs;
-    what is left of a run's wall time is the loop that reads it — the bare ``for`` or all
-    of ``show()``'s work on the cell's thread, waits for the GIL included.
+    ``timed`` is ``paced`` adding up the time of its own work (the ``sum``) as it runs,
+    in wall time and in its thread's CPU time (which leaves out waits for the GIL); what
+    is left of a run's wall time is the loop that reads it — the bare ``for`` or all of
+    ``show()``'s work on the cell's thread, waits for the GIL included.
     """
-    outside, own_ratios, walls = [], [], []
+    outside, own, own_cpu, walls = [], [], [], []
+    faults, switches = [], []
     for index in range(ROUNDS):
-        pair = ["bare", "shown"] if index % 2 == 0 else ["shown", "bare"]
-        timed = {name: run_timed(kernel, f"{name}(timed, {CHUNKS})") for name in pair}
-        (bare_wall, _, bare_own, _), (show_wall, _, show_own, _) = timed["bare"], timed["shown"]
-        outside.append(((show_wall - show_own) - (bare_wall - bare_own)) / bare_wall)
-        own_ratios.append(show_own / bare_own)
-        walls.append(show_wall / bare_wall)
+        pair = ["bare", "show"] if index % 2 == 0 else ["show", "bare"]
+        runs = {name: value(kernel, f"split({name!r}, {CHUNKS})") for name in pair}
+        bare, show = runs["bare"], runs["show"]
+        outside.append(((show[0] - show[1]) - (bare[0] - bare[1])) / bare[0] * 100)
+        own.append(show[1] / bare[1])
+        own_cpu.append(show[2] / bare[2])
+        walls.append(show[0] / bare[0])
+        faults.append(show[3] - bare[3])
+        switches.append(show[4] - bare[4])
     print(
         f"timed: show()/bare wall x{spread(walls)}; of that, outside the generator's own "
-        f"work (nbstream's, on the cell's thread) +{spread([o * 100 for o in outside])} % "
-        f"of bare, and the generator's own work under show() x{spread(own_ratios)}"
+        f"work (nbstream's, on the cell's thread) +{spread(outside)} % of bare; the "
+        f"generator's own work under show() x{spread(own)}, in its thread's CPU time "
+        f"x{spread(own_cpu)}; the cell's thread under show(), a run: "
+        f"{statistics.median(faults):+.0f} minor page faults, "
+        f"{statistics.median(switches):+.0f} voluntary context switches"
     )
+
+
+def floor(kernel: Kernel) -> None:
+    """The least a display can do, keeping the text: ``"".join`` over ``free``."""
+    ratios = []
+    for index in range(ROUNDS):
+        pair = ["bare", "joined"] if index % 2 == 0 else ["joined", "bare"]
+        timed = {name: run(kernel, f"{name}(free, {CHUNKS})")[0] for name in pair}
+        ratios.append(timed["joined"] / timed["bare"])
+    print(f' free: "".join(gen)/bare wall x{spread(ratios)} (keeping the text, nothing else)')
 
 
 if __name__ == "__main__":
