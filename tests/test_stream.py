@@ -395,6 +395,7 @@ def test_a_listener_before_the_start_gets_every_arrival_time() -> None:
     stream.on_end(endings.append)  # as a recording does
     stream.drive()
     assert endings[0].offsets == (0.25, 0.5, 0.75) and endings[0].end == 1.0
+    assert len(reads) == 5  # the request, each chunk, the end
 
 
 def test_the_untimed_loop_hands_any_other_item_to_the_general_one() -> None:
