@@ -1,8 +1,9 @@
 """The fold of chunks into an answer: text, reasoning, usage, finish reason.
 
 Kept apart from transport and display so that every backend, the live output, the
-widget and replay agree on what an answer *is*. ``add`` is the only thing on the
-generation's hot path, so it only appends; joining happens when someone reads ``text``
+widget and replay agree on what an answer *is*. ``add`` and ``text_appender`` are all
+that is on the generation's hot path, so they only append (and count); joining happens
+when someone reads ``text``
 (the live output does that at most ~20 times a second, from its own thread — a list
 append and a slice are each atomic under the GIL, so readers see a consistent prefix;
 each read joins only the parts appended since the last one).

@@ -56,9 +56,8 @@ class Ending:
     ``chunks`` are the chunks that arrived (masked), ``offsets`` the seconds after the
     request at which each arrived (same length), or None when no listener was registered
     before the stream started and the times were not taken (see :meth:`Stream.on_end`);
-    ``tail`` is the held-back text released
-    at the end, if any (it arrived with the chunks before it); ``end`` is the offset at
-    which the stream ended.
+    ``tail`` is the held-back text released at the end, if any (it arrived with the
+    chunks before it); ``end`` is the offset at which the stream ended.
     """
 
     request: Request
@@ -260,6 +259,8 @@ class Stream:
         add_text = self.accumulator.text_appender()
         on_chunk = self._on_chunk or _nothing
         cancel = self.cancel
+        # The first string is read apart, to take the first token's time once; the loop
+        # after it is the same without that line, so no chunk pays for a test of _first.
         for chunk in generator:
             if type(chunk) is not str or not chunk:
                 return chunk
