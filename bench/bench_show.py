@@ -118,20 +118,20 @@ def joined(make, n):
     gen = make(n)
     start, cpu = time.perf_counter(), time.process_time()
     "".join(gen)
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
+    return time.perf_counter() - start, time.process_time() - cpu
 
 def bare(make, n):
     gen = make(n)
     start, cpu = time.perf_counter(), time.process_time()
     for chunk in gen:
         pass
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
+    return time.perf_counter() - start, time.process_time() - cpu
 
 def shown(make, n):
     gen = make(n)
     start, cpu = time.perf_counter(), time.process_time()
     r = nbstream.show(gen, model="bench")
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
+    return time.perf_counter() - start, time.process_time() - cpu
 
 def naive(make, n):
     start, cpu = time.perf_counter(), time.process_time()
@@ -140,7 +140,7 @@ def naive(make, n):
     for chunk in make(n):
         parts.append(chunk)
         handle.update(Markdown("".join(parts)))
-    return time.perf_counter() - start, time.process_time() - cpu, 0.0
+    return time.perf_counter() - start, time.process_time() - cpu
 """
 
 
@@ -148,7 +148,7 @@ def run(kernel: Kernel, call: str) -> tuple[float, float, list[float]]:
     """Wall and CPU seconds of one call, and the kernel's stamps of its display messages."""
     execution = kernel.run(f"print(json.dumps({call}))")
     assert execution.status == "ok", execution.errors
-    wall, cpu, _ = json.loads(execution.stdout.strip().splitlines()[-1])
+    wall, cpu = json.loads(execution.stdout.strip().splitlines()[-1])
     return wall, cpu, [stamp(m) for m in execution.displays + execution.updates]
 
 

@@ -47,26 +47,20 @@ class Packer:
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> bool:
         """Send a new display (``display_data``) as IPython would, if it needs no flush
         and no hook; False (nothing sent) otherwise, and IPython's route must send it."""
-        pub = self._pub
-        if pub._hooks or not streams_idle():
+        if self._pub._hooks or not streams_idle():
             return False
-        pub.session.send(
-            pub.pub_socket,
-            "display_data",
-            content=_content(data, metadata, display_id),
-            parent=pub.parent_header,
-            ident=pub.topic,
-        )
+        self._send("display_data", _content(data, metadata, display_id))
         return True
 
     def send(self, packed: bytes) -> None:
+        # bytes: sent as they are (jupyter_client: "already packed")
+        self._send("update_display_data", packed)
+
+    def _send(self, msg_type: str, content: dict[str, Any] | bytes) -> None:
+        """Send on IOPub as the display publisher does: its socket, topic and parent."""
         pub = self._pub
         pub.session.send(
-            pub.pub_socket,
-            "update_display_data",
-            content=packed,  # bytes: sent as they are (jupyter_client: "already packed")
-            parent=pub.parent_header,
-            ident=pub.topic,
+            pub.pub_socket, msg_type, content=content, parent=pub.parent_header, ident=pub.topic
         )
 
 

@@ -157,7 +157,7 @@ class Stream:
         try:
             source: Iterable[Chunk | str] = generator
             if untimed:
-                left = self._untimed(generator)
+                left = self._untimed(generator, started)
                 source = () if left is None else itertools.chain((left,), generator)
             for chunk in source:
                 at = clock() - started
@@ -242,7 +242,7 @@ class Stream:
         if tail is not None and hand_out:
             yield tail
 
-    def _untimed(self, generator: Iterator[Chunk | str]) -> Chunk | str | None:
+    def _untimed(self, generator: Iterator[Chunk | str], started: float) -> Chunk | str | None:
         """Read plain non-empty strings with no clock per chunk; return the first item
         that is not one (the general loop takes it and the rest), or None at the end or
         on a stop.
@@ -264,7 +264,7 @@ class Stream:
         for chunk in generator:
             if type(chunk) is not str or not chunk:
                 return chunk
-            self._first = self._clock() - (self._started_at or 0.0)
+            self._first = self._clock() - started
             add_text(chunk)
             keep(chunk)
             on_chunk()
