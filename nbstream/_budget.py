@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._iopub import display_content
+
 DELTA_RATIO = 1.9
 """Deltas and the first display: at most this × the current bundle (+ the final: ≤ 3×)."""
 FINAL_SLACK = 200
@@ -48,8 +50,7 @@ def bundle_size(
     data: dict[str, Any], metadata: dict[str, Any], display_id: str, envelope: int
 ) -> int:
     """Bytes of the ``update_display_data`` message that carries this bundle."""
-    content = {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
-    return envelope + content_size(content)
+    return envelope + content_size(display_content(data, metadata, display_id))
 
 
 def comm_message_size(comm_id: str, data: Any, envelope: int) -> int:

@@ -42,14 +42,14 @@ class Packer:
         (ipykernel keeps them per thread), which only IPython's route runs."""
         if self._pub._hooks:
             return None
-        return bytes(self._pub.session.pack(_content(data, metadata, display_id)))
+        return bytes(self._pub.session.pack(display_content(data, metadata, display_id)))
 
     def show(self, data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> bool:
         """Send a new display (``display_data``) as IPython would, if it needs no flush
         and no hook; False (nothing sent) otherwise, and IPython's route must send it."""
         if self._pub._hooks or not streams_idle():
             return False
-        self._send("display_data", _content(data, metadata, display_id))
+        self._send("display_data", display_content(data, metadata, display_id))
         return True
 
     def send(self, packed: bytes) -> None:
@@ -64,8 +64,11 @@ class Packer:
         )
 
 
-def _content(data: dict[str, Any], metadata: dict[str, Any], display_id: str) -> dict[str, Any]:
-    """A display message's content, as IPython's display publisher makes it."""
+def display_content(
+    data: dict[str, Any], metadata: dict[str, Any], display_id: str
+) -> dict[str, Any]:
+    """A display message's content, as IPython's display publisher makes it (the budget's
+    size of a bundle, :func:`._budget.bundle_size`, measures this too)."""
     return {"data": data, "metadata": metadata, "transient": {"display_id": display_id}}
 
 
