@@ -153,8 +153,9 @@ def test_tiny_model_streams_live_and_stops_within_a_second(
 ) -> None:
     print(f"\nscreenshots: {artifacts_dir('lab')}")
     # The long answer must still be streaming when Stop is pressed, however slow the
-    # screenshots before it: 8,000 tokens (3–5 s at this model's speed) once ended first
-    # on a busy CI machine. 30,000 take about a minute; the model never stops on its own.
+    # screenshots before it: 8,000 tokens (3–5 s at this model's speed) could end first,
+    # and a busy CI run once saw no interruption within 5 s (not reproduced since). 30,000
+    # take about a minute; the model never stops on its own.
     spec = f"llama:{tiny_model}?n_ctx=32768"
     write_notebook(
         lab_server.root / "tiny.ipynb",
