@@ -22,6 +22,7 @@ from typing import Any
 
 import nbformat
 from nbformat.sign import NotebookNotary
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .lab import (
     LabServer,
@@ -137,7 +138,7 @@ def _press_stop(page: Any) -> tuple[float, float]:
     stop.click()
     try:
         page.wait_for_selector(f'{ANSWER}[data-status="interrupted"]', timeout=5000)
-    except Exception as exc:  # playwright's TimeoutError: say what the answer shows instead
+    except PlaywrightTimeout as exc:  # say what the answer shows instead
         state = _answer_state(page)
         raise AssertionError(
             f"not shown interrupted 5 s after Stop: status {state['status']!r}, "
